@@ -1,0 +1,20 @@
+"""The Celery app. Without ``CELERY_BROKER_URL`` tasks run eagerly in-process (settings)."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cosmo_avatar.settings")
+
+app = Celery("cosmo_avatar")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The beat schedule lives in code so every deployment runs the same jobs.
+app.conf.beat_schedule = {
+    "nightly-consistency-sweep": {
+        "task": "outcomes.tasks.nightly_consistency_sweep",
+        "schedule": crontab(hour=2, minute=15),
+    },
+}

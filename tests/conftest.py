@@ -1,0 +1,55 @@
+"""The shared cast (STYLE.md rule 8): two sites, every role, one patient at each site.
+
+Site-scoped users (coordinator, investigator, monitor) belong to site A only; the other roles see every site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+
+from patients.models import Patient
+from trials.configuration import trial_configure
+from trials.models import Role, Site, Trial, User
+
+from .factories import PatientFactory, SiteFactory, TrialSiteFactory, UserFactory
+
+SITE_ROLES = (Role.SITE_COORDINATOR, Role.INVESTIGATOR, Role.MONITOR)
+
+
+@dataclass
+class Cast:
+    avatar2: Trial
+    cosmo: Trial
+    site_a: Site
+    site_b: Site
+    users: dict[str, User]
+    patient_a: Patient
+    patient_b: Patient
+
+    def user(self, role: str) -> User:
+        return self.users[role]
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    trials = {t.code: t for t in trial_configure()}
+    site_a = SiteFactory(code="NL01", name="Amsterdam UMC", country="NL")
+    site_b = SiteFactory(code="BE01", name="UZ Leuven", country="BE")
+    for trial in trials.values():
+        for site in (site_a, site_b):
+            TrialSiteFactory(trial=trial, site=site, activation_date=date(2024, 1, 15))
+    users = {}
+    for role in Role:
+        sites = [site_a] if role in SITE_ROLES else []
+        users[role.value] = UserFactory(username=role.value, role=role.value, sites=sites)
+    patient_a = PatientFactory(trial=trials["avatar2"], site=site_a, sequence=1)
+    patient_b = PatientFactory(trial=trials["avatar2"], site=site_b, sequence=1)
+    return Cast(trials["avatar2"], trials["cosmo"], site_a, site_b, users, patient_a, patient_b)
+
+
+@pytest.fixture
+def coordinator(cast: Cast) -> User:
+    return cast.user(Role.SITE_COORDINATOR)

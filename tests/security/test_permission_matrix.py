@@ -1,0 +1,154 @@
+"""The permission matrix: every URL × every role × own site / other site (STYLE.md, pretix).
+
+Each row states, for one URL, the status every role gets on a record of its own site and on one of the other site.
+Site-scoped roles (coordinator, investigator, monitor) belong to site A; "own" is site A, "other" site B. A URL that
+is not about a site's record has the same answer for both. Refusals and out-of-scope records both answer 404.
+A new URL fails `test_every_url_is_in_the_matrix` until it gets its row here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from trials.models import Role
+
+from ..conftest import Cast
+
+CO, PI, MO, DM, ST, TM, SA = (
+    Role.SITE_COORDINATOR,
+    Role.INVESTIGATOR,
+    Role.MONITOR,
+    Role.DATA_MANAGER,
+    Role.STATISTICIAN,
+    Role.TRIAL_MANAGER,
+    Role.SPONSOR_ADMIN,
+)
+ROLES = (CO, PI, MO, DM, ST, TM, SA)
+
+
+def same(status: int, **overrides: int) -> dict[str, tuple[int, int]]:
+    """Every role gets ``status`` on both sites, except the roles overridden."""
+    table = {role.value: (status, status) for role in ROLES}
+    table.update({role: (code, code) for role, code in overrides.items()})
+    return table
+
+
+def scoped(own: dict[str, int], default: int = 404) -> dict[str, tuple[int, int]]:
+    """Site-scoped roles see only site A; all-site roles see both; roles not named get ``default`` for both."""
+    table = {role.value: (default, default) for role in ROLES}
+    for role, code in own.items():
+        other = code if role in (DM, ST, TM, SA) else 404
+        table[role] = (code, other)
+    return table
+
+
+def patient_url(name: str) -> Callable[[Cast, Any], str]:
+    return lambda cast, patient: reverse(name, kwargs={"subject_id": patient.subject_id})
+
+
+def audit_url(cast: Cast, patient: Any) -> str:
+    return reverse("audit_trail", kwargs={"model_label": "patients.patient", "pk": patient.pk})
+
+
+def trial_url(name: str) -> Callable[[Cast, Any], str]:
+    return lambda cast, patient: reverse(name, kwargs={"code": cast.avatar2.code})
+
+
+def plain(name: str) -> Callable[[Cast, Any], str]:
+    return lambda cast, patient: reverse(name)
+
+
+VIEWERS = {CO: 200, PI: 200, MO: 200, DM: 200, ST: 200, SA: 200}
+ENTRY = {CO: 200, PI: 200}
+
+# (url name, url builder, method, expected {role: (own site, other site)})
+MATRIX: list[tuple[str, Callable[[Cast, Any], str], str, dict[str, tuple[int, int]]]] = [
+    ("home", plain("home"), "get", same(200)),
+    ("login", plain("login"), "get", same(302)),  # signed-in users are sent on
+    ("logout", plain("logout"), "post", same(302)),
+    ("password_change", plain("password_change"), "get", same(200)),
+    ("password_change_done", plain("password_change_done"), "get", same(200)),
+    ("trials:list", plain("trials:list"), "get", same(200)),
+    ("trials:detail", trial_url("trials:detail"), "get", same(200)),
+    (
+        "trials:analysis_settings",
+        trial_url("trials:analysis_settings"),
+        "get",
+        same(404, data_manager=200, statistician=200, sponsor_admin=200),
+    ),
+    (
+        "trials:analysis_settings_change",
+        trial_url("trials:analysis_settings_change"),
+        "get",
+        same(404, statistician=200, sponsor_admin=200),
+    ),
+    ("patients:list", plain("patients:list"), "get", same(200, trial_manager=404)),
+    ("patients:register", plain("patients:register"), "get", same(404, site_coordinator=200, investigator=200)),
+    ("patients:detail", patient_url("patients:detail"), "get", scoped(VIEWERS)),
+    ("patients:update", patient_url("patients:update"), "get", scoped(ENTRY)),
+    ("audit_trail", audit_url, "get", scoped(VIEWERS)),
+]
+
+CASES = [
+    pytest.param(name, build, method, role, site, expected[role][0 if site == "own" else 1], id=f"{name}-{role}-{site}")
+    for name, build, method, expected in MATRIX
+    for role in (r.value for r in ROLES)
+    for site in ("own", "other")
+]
+
+
+@pytest.mark.parametrize(("name", "build", "method", "role", "site", "expected"), CASES)
+def test_role_gets_expected_status(
+    client: Any,
+    cast: Cast,
+    name: str,
+    build: Callable[[Cast, Any], str],
+    method: str,
+    role: str,
+    site: str,
+    expected: int,
+) -> None:
+    client.force_login(cast.user(role))
+    patient = cast.patient_a if site == "own" else cast.patient_b
+    response = getattr(client, method)(build(cast, patient))
+    assert response.status_code == expected, f"{role} {method.upper()} {name} ({site} site)"
+
+
+@pytest.mark.parametrize(("name", "build", "method"), [(n, b, m) for n, b, m, _ in MATRIX if n != "login"])
+def test_anonymous_is_sent_to_login(
+    client: Any, cast: Cast, name: str, build: Callable[[Cast, Any], str], method: str
+) -> None:
+    response = getattr(client, method)(build(cast, cast.patient_a))
+    assert response.status_code == 302
+    if name != "logout":
+        assert response.url.startswith(reverse("login"))
+
+
+def _named_urls(resolver: URLResolver, namespace: str = "") -> set[str]:
+    names: set[str] = set()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue  # Django's admin: superusers only, checked below
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _named_urls(pattern, inner)
+        elif isinstance(pattern, URLPattern):
+            assert pattern.name, f"unnamed URL pattern {pattern.pattern} cannot join the permission matrix"
+            names.add(f"{namespace}{pattern.name}")
+    return names
+
+
+def test_every_url_is_in_the_matrix() -> None:
+    assert _named_urls(get_resolver()) == {name for name, *_ in MATRIX}
+
+
+@pytest.mark.parametrize("role", [r.value for r in ROLES])
+def test_admin_is_closed_to_every_trial_role(client: Any, cast: Cast, role: str) -> None:
+    client.force_login(cast.user(role))
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response.url

@@ -1,0 +1,24 @@
+"""Navigation by role: each menu entry shows only where the user's role may go."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from .permissions import Capability, can
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    if not user.is_authenticated:
+        return {"nav_items": []}
+    items = [("Home", reverse("home"))]
+    if can(user, Capability.VIEW_PATIENTS):
+        items.append(("Patients", reverse("patients:list")))
+    if can(user, Capability.REGISTER_PATIENT):
+        items.append(("Register patient", reverse("patients:register")))
+    if can(user, Capability.VIEW_TRIAL_CONFIGURATION):
+        items.append(("Trials", reverse("trials:list")))
+    return {"nav_items": items, "role_label": user.get_role_display() or "No role"}

@@ -1,0 +1,47 @@
+"""Configuration forms, and the one helper that puts a service's ValidationError onto a form's fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from .models import AnalysisSettings
+
+
+def apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's errors beside the fields they name; anything else at the top of the form."""
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
+    for field, messages in error.message_dict.items():
+        for message in messages:
+            if field in form.fields:
+                form.add_error(field, message)
+            elif field == NON_FIELD_ERRORS:
+                form.add_error(None, message)
+            else:
+                form.add_error(None, f"{field.replace('_', ' ').capitalize()}: {message}")
+
+
+class AnalysisSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason for the new version",
+        help_text="Recorded with the new version; every derived value will be recomputed with it.",
+        required=False,
+    )
+
+    class Meta:
+        model = AnalysisSettings
+        fields = AnalysisSettings.setting_fields()
+        widgets = {"data_cutoff_date": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Save as new version"))
