@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("trials/", include("trials.urls")),
     path("patients/", include("patients.urls")),
+    path("users/", include("trials.urls_users")),
     path("audit/<str:model_label>/<int:pk>/", trial_views.audit_trail, name="audit_trail"),
     path("admin/", admin.site.urls),
 ]

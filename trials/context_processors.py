@@ -21,4 +21,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("Register patient", reverse("patients:register")))
     if can(user, Capability.VIEW_TRIAL_CONFIGURATION):
         items.append(("Trials", reverse("trials:list")))
+    if can(user, Capability.MANAGE_USERS):
+        items.append(("Users", reverse("users:list")))
     return {"nav_items": items, "role_label": user.get_role_display() or "No role"}

@@ -9,7 +9,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from .models import AnalysisSettings
+from .models import AnalysisSettings, Role, Site
 
 
 def apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None:
@@ -45,3 +45,36 @@ class AnalysisSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save as new version"))
+
+
+class UserForm(forms.Form):
+    """A sponsor admin's form for one user. A new user gets an initial password; an edit needs a reason."""
+
+    username = forms.RegexField(regex=r"^[\w.@+-]+$", max_length=150)
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(required=False)
+    role = forms.ChoiceField(choices=[("", "No role (no access)"), *Role.choices], required=False)
+    sites = forms.ModelMultipleChoiceField(
+        queryset=Site.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only for site coordinators, investigators and monitors; the other roles see every site.",
+    )
+    is_active = forms.BooleanField(
+        required=False, initial=True, label="Active", help_text="Deactivate instead of deleting."
+    )
+    password = forms.CharField(
+        widget=forms.PasswordInput, required=False, label="Initial password", help_text="Tell the user to change it."
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Reason for change")
+
+    def __init__(self, *args: Any, creating: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if creating:
+            del self.fields["reason"]
+            self.fields["password"].required = True
+        else:
+            del self.fields["password"]
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Create user" if creating else "Save changes"))

@@ -39,9 +39,7 @@ def analysis_settings_change(*, trial: Trial, user: Any, reason: str, values: di
     if (
         current is not None
         and current.randomisation_method != data.get("randomisation_method")
-        and (
-            trial.patients.filter(enrolment_date__isnull=False).exists()
-        )
+        and (trial.patients.filter(enrolment_date__isnull=False).exists())
     ):
         raise ValidationError(
             {"randomisation_method": "The randomisation method is locked once the first patient is enrolled (D17)."}
@@ -87,7 +85,10 @@ def user_save(
     user.role, user.is_active = role, is_active
     user.full_clean(exclude=["password"])
     if password is not None:
-        validate_password(password, user)
+        try:
+            validate_password(password, user)
+        except ValidationError as error:
+            raise ValidationError({"password": error.messages}) from error
         user.set_password(password)
     stamp(user, user=actor, reason=reason or "User created")
     user.save()

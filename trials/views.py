@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from . import selectors, services
 from .audit import audit_entries
-from .forms import AnalysisSettingsForm, apply_validation_error
-from .models import SiteOwnedModel
+from .forms import AnalysisSettingsForm, UserForm, apply_validation_error
+from .models import SiteOwnedModel, User
 from .permissions import Capability, can, require
 
 
@@ -79,9 +79,7 @@ def analysis_settings(request: HttpRequest, code: str) -> HttpResponse:
         ]
         rows.append((version, changed))
     current = versions[0] if versions else None
-    current_values = (
-        [(_label(field), field.name, getattr(current, field.name)) for field in fields] if current else []
-    )
+    current_values = [(_label(field), field.name, getattr(current, field.name)) for field in fields] if current else []
     return render(
         request,
         "trials/analysis_settings.html",
@@ -147,3 +145,69 @@ def audit_trail(request: HttpRequest, model_label: str, pk: int) -> HttpResponse
         "trials/audit_trail.html",
         {"record": record, "model_name": record._meta.verbose_name, "entries": audit_entries(record)},
     )
+
+
+@login_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    require(request.user, Capability.MANAGE_USERS)
+    return render(request, "trials/user_list.html", {"users": selectors.user_list()})
+
+
+def _user_form_values(form: UserForm) -> dict[str, Any]:
+    data = form.cleaned_data
+    return {
+        "username": data["username"],
+        "first_name": data["first_name"],
+        "last_name": data["last_name"],
+        "email": data["email"],
+        "role": data["role"],
+        "sites": list(data["sites"]),
+        "is_active": data["is_active"],
+    }
+
+
+@login_required
+def user_create(request: HttpRequest) -> HttpResponse:
+    require(request.user, Capability.MANAGE_USERS)
+    form = UserForm(request.POST or None, creating=True)
+    if request.method == "POST" and form.is_valid():
+        if User.objects.filter(username=form.cleaned_data["username"]).exists():
+            form.add_error("username", "This username is taken.")
+        else:
+            try:
+                user = services.user_save(
+                    actor=request.user, user=None, password=form.cleaned_data["password"], **_user_form_values(form)
+                )
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                messages.success(request, f"User {user.username} created.")
+                return redirect("users:list")
+    return render(request, "trials/user_form.html", {"form": form, "title": "New user"})
+
+
+@login_required
+def user_update(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request.user, Capability.MANAGE_USERS)
+    user = get_object_or_404(User, pk=pk)
+    initial = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "role": user.role,
+        "sites": list(user.sites.all()),
+        "is_active": user.is_active,
+    }
+    form = UserForm(request.POST or None, initial=initial, creating=False)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_save(
+                actor=request.user, user=user, reason=form.cleaned_data["reason"], **_user_form_values(form)
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, f"User {user.username} saved.")
+            return redirect("users:list")
+    return render(request, "trials/user_form.html", {"form": form, "title": f"Edit {user.username}", "edited": user})

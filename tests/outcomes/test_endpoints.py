@@ -130,7 +130,7 @@ def cosmo(**fields: Any) -> PatientInput:
     return PatientInput(patient_id="P1", trial=TrialDesign.COSMO, registration_date=ORIGIN, **fields)
 
 
-def avatar(arm: Arm = Arm.A, **fields: Any) -> PatientInput:
+def avatar(arm: Arm | None = Arm.A, **fields: Any) -> PatientInput:
     fields.setdefault("therapy_lines", (FIRST_LINE,))
     return PatientInput(patient_id="P2", trial=TrialDesign.AVATAR_II, arm=arm, randomisation_date=ORIGIN, **fields)
 
@@ -518,7 +518,9 @@ LANDMARK_CASES = [
     pytest.param(cosmo(time_points=(sd(84), pd(182))), LandmarkStatus.SUCCESS, id="event_at_aval_183_is_a_success"),
     pytest.param(cosmo(time_points=(sd(84), sd(181))), LandmarkStatus.UNKNOWN, id="censored_at_aval_182_is_unknown"),
     pytest.param(cosmo(time_points=(sd(84), sd(182))), LandmarkStatus.SUCCESS, id="censored_at_aval_183_is_success"),
-    pytest.param(cosmo(time_points=(sd(84),)), LandmarkStatus.UNKNOWN, id="d9_followed_under_6_months_is_not_a_failure"),
+    pytest.param(
+        cosmo(time_points=(sd(84),)), LandmarkStatus.UNKNOWN, id="d9_followed_under_6_months_is_not_a_failure"
+    ),
 ]
 
 
@@ -552,8 +554,12 @@ def test_landmark_status_is_given_for_pfs_rows_only() -> None:
         pytest.param(cosmo(randomisation_date=day(5)), {}, ORIGIN, id="cosmo_registration_by_default"),
         pytest.param(avatar(registration_date=day(-5)), {}, ORIGIN, id="avatar_randomisation_by_default"),
         pytest.param(
-            cosmo(local_treatments=(LocalTreatment(id="lat2", modality=LatModality.RFA, start=day(20)),
-                                    LocalTreatment(id="lat1", modality=LatModality.SABR, start=day(10)))),
+            cosmo(
+                local_treatments=(
+                    LocalTreatment(id="lat2", modality=LatModality.RFA, start=day(20)),
+                    LocalTreatment(id="lat1", modality=LatModality.SABR, start=day(10)),
+                )
+            ),
             {"origin_event": OriginEvent.FIRST_LAT},
             day(10),
             id="first_lat_as_sensitivity_origin",
@@ -678,8 +684,9 @@ TSF_CASES = [
         id="d32_within_strategy_progression_counts_as_l_for_the_missed_visit_rule",
     ),
     pytest.param(
-        avatar(time_points=(sd(84),), strategy_failures=(failure(300, "cp300"),),
-               clinical_progressions=(clinical(300),)),
+        avatar(
+            time_points=(sd(84),), strategy_failures=(failure(300, "cp300"),), clinical_progressions=(clinical(300),)
+        ),
         {},
         (84, 85, False, R.MISSED_ASSESSMENTS),
         (84, 85, False, R.MISSED_ASSESSMENTS),
@@ -745,8 +752,11 @@ QUERY_CASES = [
         id="d32_arm_b_progression_raises_no_d32_query",
     ),
     pytest.param(
-        avatar(Arm.B, time_points=(sd(84), sd(168)), therapy_lines=(
-            FIRST_LINE, line(2, 2, 150, StopReason.PROGRESSION, protocol=True), line(3, 155))),
+        avatar(
+            Arm.B,
+            time_points=(sd(84), sd(168)),
+            therapy_lines=(FIRST_LINE, line(2, 2, 150, StopReason.PROGRESSION, protocol=True), line(3, 155)),
+        ),
         [QueryCode.PROGRESSION_WITHOUT_STRATEGY_FAILURE],
         True,
         None,
@@ -799,8 +809,9 @@ QUERY_CASES = [
         id="d40_strategy_failure_linked_to_a_time_point_without_progression_raises_a_query",
     ),
     pytest.param(
-        avatar(time_points=(sd(84),), clinical_progressions=(clinical(120),),
-               strategy_failures=(failure(120, "cp120"),)),
+        avatar(
+            time_points=(sd(84),), clinical_progressions=(clinical(120),), strategy_failures=(failure(120, "cp120"),)
+        ),
         [],
         False,
         False,
@@ -835,8 +846,11 @@ def test_queries(
 ) -> None:
     endpoints = derive(patient)
     assert query_codes(endpoints) == codes
-    for paramcd, pending in ((Paramcd.TSF, tsf_pending), (Paramcd.TSF_SWITCH, tsf_pending),
-                             (Paramcd.PFS2ND, second_pending)):
+    for paramcd, pending in (
+        (Paramcd.TSF, tsf_pending),
+        (Paramcd.TSF_SWITCH, tsf_pending),
+        (Paramcd.PFS2ND, second_pending),
+    ):
         if pending is not None:
             assert (EndpointFlag.PENDING_QUERY in endpoints.result(paramcd).flags) is pending, paramcd
     assert EndpointFlag.PENDING_QUERY not in endpoints.result(Paramcd.PFS).flags
@@ -848,8 +862,9 @@ def test_d32_query_names_the_unfollowed_time_point() -> None:
 
 
 def test_d33_tsf_is_censored_at_the_new_line_while_the_query_is_open() -> None:
-    patient = avatar(time_points=(sd(84), sd(168), sd(252)), therapy_lines=(line(1, -400, 160, StopReason.PROGRESSION),
-                                                                           line(2, 170)))
+    patient = avatar(
+        time_points=(sd(84), sd(168), sd(252)), therapy_lines=(line(1, -400, 160, StopReason.PROGRESSION), line(2, 170))
+    )
     endpoints = derive(patient)
     assert outcome(endpoints.result(Paramcd.TSF)) == (day(168), 169, False, R.NEW_THERAPY)
     assert endpoints.queries[0].record_ids == ("L1", "L2")
@@ -986,7 +1001,12 @@ def test_pfs2_and_2nd_pfs(
         assert result.start_date is None
     else:
         start, end, aval, event = second
-        assert (result.start_date, result.end_date, result.aval_days, result.event) == (day(start), day(end), aval, event)
+        assert (result.start_date, result.end_date, result.aval_days, result.event) == (
+            day(start),
+            day(end),
+            aval,
+            event,
+        )
 
 
 # OS (D31): (patient, settings, (end, aval, event, reason)).
@@ -997,15 +1017,19 @@ OS_CASES = [
             time_points=(sd(252),),
             alive_evidence=(contact(300),),
             therapy_lines=(line(1, -400, 310, StopReason.TOXICITY),),
-            adverse_events=(AdverseEvent(id="ae1", term="Fatigue", worst_grade=2, onset=day(200), resolution=day(320)),),
+            adverse_events=(
+                AdverseEvent(id="ae1", term="Fatigue", worst_grade=2, onset=day(200), resolution=day(320)),
+            ),
         ),
         {},
         (320, 321, False, R.LAST_KNOWN_ALIVE),
         id="d31_last_known_alive_is_the_latest_of_every_source",
     ),
     pytest.param(
-        cosmo(time_points=(sd(84), sd(350)), local_treatments=(LocalTreatment(id="lat", modality=LatModality.SABR,
-                                                                             start=day(360)),)),
+        cosmo(
+            time_points=(sd(84), sd(350)),
+            local_treatments=(LocalTreatment(id="lat", modality=LatModality.SABR, start=day(360)),),
+        ),
         {},
         (360, 361, False, R.LAST_KNOWN_ALIVE),
         id="d31_lat_start_is_proof_of_life",
@@ -1157,7 +1181,9 @@ def test_d15_lat_complication_is_acute_up_to_90_days_after_the_lat() -> None:
             id="within_strategy_without_progression",
         ),
         pytest.param(lambda: avatar(arm=None), id="avatar_without_arm"),
-        pytest.param(lambda: avatar(Arm.A, therapy_lines=(line(2, 0, protocol=True),)), id="d35_protocol_flag_on_arm_a"),
+        pytest.param(
+            lambda: avatar(Arm.A, therapy_lines=(line(2, 0, protocol=True),)), id="d35_protocol_flag_on_arm_a"
+        ),
     ],
 )
 def test_invalid_input_is_rejected(build: Any) -> None:

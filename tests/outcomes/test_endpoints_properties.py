@@ -178,7 +178,7 @@ def shuffled(patient: PatientInput, seed: int) -> PatientInput:
     return replace(patient, **changes)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(patients(), analysis_settings, st.integers())
 def test_the_order_of_records_never_changes_a_result(
     patient: PatientInput, endpoint_settings: EndpointSettings, seed: int
@@ -186,13 +186,13 @@ def test_the_order_of_records_never_changes_a_result(
     assert derive_endpoints(shuffled(patient, seed), endpoint_settings) == derive_endpoints(patient, endpoint_settings)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(patients(), analysis_settings)
 def test_recomputing_gives_an_equal_result(patient: PatientInput, endpoint_settings: EndpointSettings) -> None:
     assert derive_endpoints(patient, endpoint_settings) == derive_endpoints(patient, endpoint_settings)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(patients(), analysis_settings)
 def test_every_row_ends_on_or_after_its_start_with_aval_at_least_1(
     patient: PatientInput, endpoint_settings: EndpointSettings
@@ -212,7 +212,7 @@ def test_every_row_ends_on_or_after_its_start_with_aval_at_least_1(
             assert result.end_date <= endpoint_settings.data_cutoff
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(patients(), analysis_settings)
 def test_fda_primary_never_ends_after_the_ema_sensitivity(
     patient: PatientInput, endpoint_settings: EndpointSettings

@@ -91,6 +91,14 @@ MATRIX: list[tuple[str, Callable[[Cast, Any], str], str, dict[str, tuple[int, in
     ("patients:detail", patient_url("patients:detail"), "get", scoped(VIEWERS)),
     ("patients:update", patient_url("patients:update"), "get", scoped(ENTRY)),
     ("audit_trail", audit_url, "get", scoped(VIEWERS)),
+    ("users:list", plain("users:list"), "get", same(404, sponsor_admin=200)),
+    ("users:create", plain("users:create"), "get", same(404, sponsor_admin=200)),
+    (
+        "users:update",
+        lambda cast, patient: reverse("users:update", kwargs={"pk": cast.user(CO).pk}),
+        "get",
+        same(404, sponsor_admin=200),
+    ),
 ]
 
 CASES = [

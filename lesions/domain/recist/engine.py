@@ -50,7 +50,7 @@ def evaluate(assessments: PatientAssessments, settings: RecistSettings | None = 
     """
     settings = settings or RecistSettings()
     _check_structure(assessments)
-    ordered = list(assessments.time_points)
+    ordered = sorted(assessments.time_points, key=_sort_key)
     confirmed = _confirmed_equivocal_lesions(ordered, assessments.window_limits.data_cutoff)
 
     results: list[TimePointResult] = []

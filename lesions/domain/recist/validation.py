@@ -74,7 +74,7 @@ def validate_diameter_tenths(value: int, *, field: str, allow_zero: bool) -> lis
     if value < 0 or (value == 0 and not allow_zero):
         bound = "at least 0 mm" if allow_zero else "greater than 0 mm"
         return [(field, f"The diameter must be {bound}.")]
-    if value >= MAX_DIAMETER_TENTHS:
+    if value > MAX_DIAMETER_TENTHS:
         return [(field, "The diameter must be less than 500 mm.")]
     return []
 

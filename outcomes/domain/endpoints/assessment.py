@@ -119,7 +119,7 @@ def assessment_row(
         explanation += f" by the data cut-off {context.cutoff}"
     record_ids = [last.id] if last else []
     end_of_study = context.end_of_study
-    if False:
+    if end_of_study is not None and end_of_study.reason in _END_OF_STUDY_REASON:
         reason, text = _END_OF_STUDY_REASON[end_of_study.reason]
         explanation += f"; {text} on {end_of_study.date} (end of study {end_of_study.id})"
         record_ids.append(end_of_study.id)

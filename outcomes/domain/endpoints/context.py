@@ -46,8 +46,8 @@ class LineChange:
         return self.previous_stop_reason in (StopReason.TOXICITY, StopReason.PATIENT_CHOICE)
 
     def describe(self, *, as_event: bool = False) -> str:
-        """"new systemic therapy line 2 (L2) started 2026-03-20 ..." or, as an event, "start of new systemic therapy
-        line 2 (L2) ..." (the event's date follows)."""
+        """Text for explanations: "new systemic therapy line 2 (L2) started 2026-03-20 ...", or as an event "start of
+        new systemic therapy line 2 (L2) ..." (the event's date follows)."""
         label = f"new systemic therapy line {self.line.line_number} ({self.line.id})"
         text = f"start of {label}" if as_event else f"{label} started {self.line.start}"
         if self.previous is not None and self.previous.stop_reason is not None:
