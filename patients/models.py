@@ -59,3 +59,138 @@ class Patient(SiteOwnedModel):
 
     def __str__(self) -> str:
         return self.subject_id
+
+
+class VisitStatus(models.TextChoices):
+    DONE = "done", "Done"
+    MISSED = "missed", "Missed"
+
+
+class Visit(SiteOwnedModel):
+    """A visit of the schedule as it happened: done on a date, or missed with a reason. Unscheduled visits too."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
+    definition = models.ForeignKey("trials.VisitDefinition", on_delete=models.PROTECT, related_name="+")
+    occurrence = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=8, choices=VisitStatus.choices)
+    visit_date = models.DateField(null=True, blank=True)
+    missed_reason = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["patient", "visit_date", "definition__order", "occurrence"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "definition", "occurrence"], name="unique_visit_occurrence")
+        ]
+
+    def __str__(self) -> str:
+        name = self.definition.name
+        return (
+            name
+            if self.occurrence == 1 and self.definition.repeat_interval_days is None
+            else (f"{name} {self.occurrence}")
+        )
+
+
+class QueryStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ANSWERED = "answered", "Answered"
+    CLOSED = "closed", "Closed"
+
+
+class Query(SiteOwnedModel):
+    """A data clarification request on a form (or one field of it), raised by a monitor or data manager, or by the
+    EDC when an edit check fails on a completed form or the computed RECIST response differs from the
+    investigator's. The site answers; the raiser closes or re-opens it."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="queries")
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    field_name = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=QueryStatus.choices, default=QueryStatus.OPEN)
+    #: set for automatic queries: the edit-check or discrepancy code that raised it
+    check_code = models.CharField(max_length=60, blank=True)
+    raised_by = models.ForeignKey("trials.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    raised_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-raised_at"]
+        indexes = [models.Index(fields=["content_type", "object_id", "status"]), models.Index(fields=["status"])]
+        verbose_name_plural = "queries"
+
+    def __str__(self) -> str:
+        return f"Query {self.pk} on {self.patient}"
+
+    @property
+    def is_automatic(self) -> bool:
+        return bool(self.check_code)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != QueryStatus.CLOSED
+
+
+class QueryMessageKind(models.TextChoices):
+    RAISED = "raised", "Raised"
+    ANSWERED = "answered", "Answered"
+    CLOSED = "closed", "Closed"
+    REOPENED = "reopened", "Re-opened"
+
+
+class QueryMessage(SiteOwnedModel):
+    """One step of a query's thread. Messages are never edited."""
+
+    query = models.ForeignKey(Query, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(max_length=10, choices=QueryMessageKind.choices)
+    text = models.TextField()
+    author = models.ForeignKey("trials.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+
+# Case report forms ------------------------------------------------------------------------------------------------
+# Each CRF model declares its spec (trials.md numbering) and its edit-check rule set; fields are nullable so drafts
+# can be saved, and ``crf.required`` lists what a complete form needs.
+
+from .crf import CaseReportForm, CrfSpec  # noqa: E402
+from .crf_rules import DEMOGRAPHICS  # noqa: E402
+from .fields import PartialDateField  # noqa: E402
+
+
+class MenopausalStatus(models.TextChoices):
+    PRE = "pre", "Premenopausal"
+    PERI = "peri", "Perimenopausal"
+    POST = "post", "Postmenopausal"
+    NOT_APPLICABLE = "na", "Not applicable (male)"
+
+
+class Demographics(CaseReportForm):
+    """CRF 3, Demographics & baseline. Age at consent and sex are on the patient; no other identifier is held."""
+
+    ecog = models.PositiveSmallIntegerField(
+        "ECOG performance status", null=True, blank=True, choices=[(i, str(i)) for i in range(5)]
+    )
+    menopausal_status = models.CharField(max_length=4, choices=MenopausalStatus.choices, blank=True)
+    primary_diagnosis_date = PartialDateField("date of primary diagnosis")
+    metastatic_diagnosis_date = PartialDateField("date of metastatic diagnosis")
+    history = HistoricalRecords()
+
+    crf = CrfSpec(
+        code="demographics",
+        name="Demographics & baseline",
+        number=3,
+        visit_kinds=frozenset({"screening"}),
+        required=("ecog", "menopausal_status", "primary_diagnosis_date", "metastatic_diagnosis_date"),
+        rules=DEMOGRAPHICS,
+    )
+
+    class Meta:
+        verbose_name = "demographics & baseline"
+        verbose_name_plural = "demographics & baseline"

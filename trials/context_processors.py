@@ -17,6 +17,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = [("Home", reverse("home"))]
     if can(user, Capability.VIEW_PATIENTS):
         items.append(("Patients", reverse("patients:list")))
+    if can(user, Capability.VIEW_PATIENTS):
+        items.append(("Queries", reverse("patients:query_list")))
     if can(user, Capability.REGISTER_PATIENT):
         items.append(("Register patient", reverse("patients:register")))
     if can(user, Capability.VIEW_TRIAL_CONFIGURATION):

@@ -24,9 +24,12 @@ class Capability(StrEnum):
     VIEW_ANALYSIS_SETTINGS = "view_analysis_settings"
     CHANGE_ANALYSIS_SETTINGS = "change_analysis_settings"
     MANAGE_USERS = "manage_users"
+    RAISE_QUERIES = "raise_queries"
+    ANSWER_QUERIES = "answer_queries"
 
 
 _SITE_DATA_ENTRY = {
+    Capability.ANSWER_QUERIES,
     Capability.VIEW_PATIENTS,
     Capability.REGISTER_PATIENT,
     Capability.EDIT_CLINICAL_DATA,
@@ -39,8 +42,8 @@ _ANALYSIS = {Capability.VIEW_ANALYSIS_SETTINGS, Capability.CHANGE_ANALYSIS_SETTI
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.SITE_COORDINATOR: frozenset(_SITE_DATA_ENTRY),
     Role.INVESTIGATOR: frozenset(_SITE_DATA_ENTRY),
-    Role.MONITOR: frozenset(_READ),
-    Role.DATA_MANAGER: frozenset(_READ | {Capability.VIEW_ANALYSIS_SETTINGS}),
+    Role.MONITOR: frozenset(_READ | {Capability.RAISE_QUERIES}),
+    Role.DATA_MANAGER: frozenset(_READ | {Capability.RAISE_QUERIES, Capability.VIEW_ANALYSIS_SETTINGS}),
     Role.STATISTICIAN: frozenset(_READ | _ANALYSIS),
     # Trial managers watch operations; they do not open casebooks or audit trails of individual patients.
     Role.TRIAL_MANAGER: frozenset({Capability.VIEW_TRIAL_CONFIGURATION}),

@@ -601,16 +601,25 @@ def test_locally_treated_lesions_count_only_by_local_failure(
     assert tp1.pd_date == (day(expected_pd_day) if expected_pd_day is not None else None)
 
 
-def test_scans_of_locally_treated_lesions_do_not_set_the_time_point_date() -> None:
-    # D24 "their scans do not count in non-target dates"
+@pytest.mark.parametrize(
+    ("status", "expected_tp_day"),
+    [
+        pytest.param(PRESENT, 56, id="locally-treated-scan-does-not-count"),
+        pytest.param(PROGRESSION, 60, id="local-failure-scan-counts-as-it-dates-the-PD"),
+    ],
+)
+def test_scans_of_locally_treated_lesions_and_the_time_point_date(
+    status: NonTargetStatus, expected_tp_day: int
+) -> None:
+    # D24 "their scans do not count in non-target dates"; a PD time point is never dated before its PD (D22, D26)
     result = evaluate(
         patient(
             [lesion("L1", "20")],
-            [visit("TP1", 56, {"L1": "15"}, {"LT1": PRESENT}, scans={"LT1": 60})],
+            [visit("TP1", 56, {"L1": "15"}, {"LT1": status}, scans={"LT1": 60})],
             non_targets=[NonTargetLesion("LT1", locally_treated=True)],
         )
     )
-    assert result.time_points[0].tp_date == day(56)
+    assert result.time_points[0].tp_date == day(expected_tp_day)
 
 
 @pytest.mark.parametrize(
@@ -1087,6 +1096,35 @@ def test_target_selection_checks(targets: list[TargetLesion], expected_fields: l
 def test_baseline_timing_check(scan_day: int, expected_fields: list[str]) -> None:
     # D5, D23: origin - scan <= baseline_window_days
     assert fields(validate_baseline_timing(ORIGIN, day(scan_day))) == expected_fields
+
+
+@pytest.mark.parametrize(
+    ("slice_mm", "diameter_mm", "expected_fields"),
+    [
+        pytest.param("5", "10", [], id="5mm-slices-10mm-minimum"),
+        pytest.param("7", "13.9", ["targets.L1.baseline_tenths"], id="7mm-slices-need-14mm"),
+        pytest.param("7", "14", [], id="7mm-slices-14mm-ok"),
+    ],
+)
+def test_thick_slices_raise_the_minimum_diameter(slice_mm: str, diameter_mm: str, expected_fields: list[str]) -> None:
+    # Eisenhauer 2009 §3.1: with slices > 5 mm the minimum is twice the slice thickness
+    errors = validate_target_selection([lesion("L1", diameter_mm)], slice_thickness_tenths=tenths(slice_mm))
+    assert fields(errors) == expected_fields
+
+
+def test_the_input_order_of_time_points_and_lesions_does_not_matter() -> None:
+    # C6: a pure function of the data; the engine sorts time points by date (D22)
+    ordered = sums_patient(["60", "40"], [["42", "28"], ["42", "30"], ["45", "35"]])
+    reversed_input = PatientAssessments(
+        ordered.origin_date,
+        Baseline(ordered.baseline.scan_date, ordered.baseline.targets[::-1], ordered.baseline.non_targets),
+        tuple(
+            TimePoint(tp.time_point_id, tp.assessment_date, tp.targets[::-1], tp.non_targets)
+            for tp in ordered.time_points[::-1]
+        ),
+    )
+    assert [tp.target_response_strict for tp in evaluate(ordered).time_points] == [P, S, S]
+    assert evaluate(reversed_input) == evaluate(ordered)
 
 
 def test_follow_up_measurement_checks() -> None:

@@ -37,6 +37,23 @@ from lesions.domain.recist import (
 ORIGIN = date(2026, 1, 5)
 T = TypeVar("T")
 
+# Weighted so that long runs of fully evaluated time points (and so continued PR, CR, confirmation) occur.
+TARGET_KINDS = ("measured",) * 8 + ("too small", "absent", "not evaluated", "missing")
+NON_TARGET_STATUSES: tuple[NonTargetStatus | None, ...] = (
+    None,
+    *(NonTargetStatus.ABSENT,) * 2,
+    *(NonTargetStatus.PRESENT,) * 3,
+    NonTargetStatus.UNEQUIVOCAL_PROGRESSION,
+    NonTargetStatus.NOT_EVALUATED,
+)
+NEW_LESION_STATUSES: tuple[NewLesionStatus | None, ...] = (
+    *(None,) * 6,
+    NewLesionStatus.NO,
+    NewLesionStatus.YES,
+    NewLesionStatus.EQUIVOCAL,
+    NewLesionStatus.EQUIVOCAL,
+)
+
 
 def on(days: int) -> date:
     return ORIGIN + timedelta(days=days)
@@ -62,18 +79,19 @@ def baselines(draw: st.DrawFn, prefix: str, scan_date: date) -> Baseline:
 
 @st.composite
 def time_points(
-    draw: st.DrawFn, tp_id: str, visit_day: int, baseline: Baseline, new_baseline: Baseline | None
+    draw: st.DrawFn, tp_id: str, visit_day: int, scale: int, baseline: Baseline, new_baseline: Baseline | None
 ) -> TimePoint:
+    """``scale``: the tumour burden in % of baseline around which this time point's measurements scatter."""
+
     def scanned() -> date:
         return on(visit_day - draw(st.integers(0, 3)))
 
     targets: list[TargetObservation] = []
     for target in baseline.targets:
-        kind = draw(
-            st.sampled_from(["measured", "measured", "measured", "too small", "absent", "not evaluated", "missing"])
-        )
+        kind = draw(st.sampled_from(TARGET_KINDS))
         if kind == "measured":
-            targets.append(TargetObservation.measured(target.lesion_id, draw(st.integers(0, 800)), scanned()))
+            value = max(0, target.baseline_tenths * scale // 100 + draw(st.integers(-30, 30)))
+            targets.append(TargetObservation.measured(target.lesion_id, value, scanned()))
         elif kind == "too small":
             targets.append(TargetObservation.too_small(target.lesion_id, scanned()))
         elif kind == "absent":
@@ -82,34 +100,22 @@ def time_points(
             targets.append(TargetObservation.not_evaluated(target.lesion_id))
     non_targets: list[NonTargetObservation] = []
     for lesion in baseline.non_targets:
-        status = draw(st.none() | st.sampled_from(NonTargetStatus))
+        status = draw(st.sampled_from(NON_TARGET_STATUSES))
         if status is not None:
             scan = None if status is NonTargetStatus.NOT_EVALUATED else scanned()
             non_targets.append(NonTargetObservation(lesion.lesion_id, status, scan))
     new_lesions: list[NewLesionObservation] = []
     for lesion_id in ("X1", "X2"):
-        status = draw(
-            st.sampled_from(
-                [
-                    None,
-                    None,
-                    None,
-                    NewLesionStatus.NO,
-                    NewLesionStatus.YES,
-                    NewLesionStatus.EQUIVOCAL,
-                    NewLesionStatus.EQUIVOCAL,
-                ]
-            )
-        )
-        if status is not None:
-            new_lesions.append(NewLesionObservation(lesion_id, status, scanned()))
+        new_status = draw(st.sampled_from(NEW_LESION_STATUSES))
+        if new_status is not None:
+            new_lesions.append(NewLesionObservation(lesion_id, new_status, scanned()))
     return TimePoint(
         time_point_id=tp_id,
         assessment_date=on(visit_day),
         targets=tuple(targets),
         non_targets=tuple(non_targets),
         new_lesions=tuple(new_lesions),
-        investigator_non_target=draw(st.none() | st.sampled_from(NonTargetResponse)),
+        investigator_non_target=draw(st.sampled_from((None, None, None, *NonTargetResponse))),
         investigator_overall=draw(st.none() | st.sampled_from(OverallResponse)),
         new_baseline=new_baseline,
     )
@@ -123,13 +129,15 @@ def participants(draw: st.DrawFn) -> PatientAssessments:
     first_baseline = baseline
     visits: list[TimePoint] = []
     visit_day = 0
+    scale = draw(st.integers(30, 110))  # a random walk of tumour burden, so PR, continued PR, SD and PD all occur
     for segment in range(segment_count):
         count = draw(st.integers(1, 5))
         for k in range(count):
             visit_day += draw(st.integers(5, 120))
+            scale = max(0, scale + draw(st.integers(-25, 25)))
             rebaselines = k == count - 1 and segment < segment_count - 1
             new_baseline = draw(baselines(f"S{segment + 1}", on(visit_day))) if rebaselines else None
-            visits.append(draw(time_points(f"TP{len(visits)}", visit_day, baseline, new_baseline)))
+            visits.append(draw(time_points(f"TP{len(visits)}", visit_day, scale, baseline, new_baseline)))
             if new_baseline is not None:
                 baseline = new_baseline
     limit_days = st.lists(st.integers(1, visit_day + 30), max_size=1).map(lambda days: tuple(on(d) for d in days))
@@ -152,7 +160,7 @@ def segments_of(result: PatientResponse) -> dict[int, list[int]]:
     return positions
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(participants(), recist_settings)
 def test_the_nadir_is_the_smallest_sum_so_far_and_never_exceeds_baseline(
     assessments: PatientAssessments, recist: RecistSettings
@@ -174,7 +182,7 @@ def test_the_nadir_is_the_smallest_sum_so_far_and_never_exceeds_baseline(
             assert segment.nadir_tenths is not None and segment.nadir_tenths <= segment.baseline_sum_tenths
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(participants(), recist_settings)
 def test_pd_is_final_within_a_segment(assessments: PatientAssessments, recist: RecistSettings) -> None:
     result = evaluate(assessments, recist)
@@ -192,7 +200,7 @@ def test_pd_is_final_within_a_segment(assessments: PatientAssessments, recist: R
             assert (later.overall_response, later.after_progression, later.pd_date) == (OverallResponse.PD, True, None)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(participants(), recist_settings)
 def test_derived_fields_agree_with_each_other(assessments: PatientAssessments, recist: RecistSettings) -> None:
     result = evaluate(assessments, recist)
@@ -214,7 +222,7 @@ def test_derived_fields_agree_with_each_other(assessments: PatientAssessments, r
         assert not any(window[first + 1 :])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(participants(), recist_settings)
 def test_computing_twice_gives_identical_results(assessments: PatientAssessments, recist: RecistSettings) -> None:
     assert evaluate(assessments, recist) == evaluate(assessments, recist)
@@ -242,7 +250,7 @@ def shuffled(assessments: PatientAssessments, rnd: random.Random) -> PatientAsse
     return replace(assessments, baseline=mix_baseline(assessments.baseline), time_points=mix(visits))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(participants(), recist_settings, st.randoms(use_true_random=False))
 def test_input_order_changes_nothing(
     assessments: PatientAssessments, recist: RecistSettings, rnd: random.Random

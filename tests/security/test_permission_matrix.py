@@ -9,14 +9,18 @@ A new URL fails `test_every_url_is_in_the_matrix` until it gets its row here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from patients import services
+from patients.models import Demographics, Query, Visit
 from trials.models import Role
 
 from ..conftest import Cast
+from ..factories import UserFactory
 
 CO, PI, MO, DM, ST, TM, SA = (
     Role.SITE_COORDINATOR,
@@ -65,6 +69,36 @@ def plain(name: str) -> Callable[[Cast, Any], str]:
 VIEWERS = {CO: 200, PI: 200, MO: 200, DM: 200, ST: 200, SA: 200}
 ENTRY = {CO: 200, PI: 200}
 
+
+def _screening(patient: Any) -> Visit:
+    return Visit.objects.get(patient=patient, definition__code="screening")
+
+
+def crf_new(cast: Cast, patient: Any) -> str:
+    url = reverse("patients:crf_new", kwargs={"subject_id": patient.subject_id, "code": "demographics"})
+    return f"{url}?visit={_screening(patient).pk}"
+
+
+def crf_record(name: str) -> Callable[[Cast, Any], str]:
+    def build(cast: Cast, patient: Any) -> str:
+        record = Demographics.objects.get(patient=patient)
+        return reverse(name, kwargs={"subject_id": patient.subject_id, "code": "demographics", "pk": record.pk})
+
+    return build
+
+
+def query_url(cast: Cast, patient: Any) -> str:
+    return reverse("patients:query_detail", kwargs={"pk": Query.objects.get(patient=patient).pk})
+
+
+def visit_url(cast: Cast, patient: Any) -> str:
+    definition = patient.trial.visit_definitions.get(code="follow-up")
+    return reverse(
+        "patients:visit_record",
+        kwargs={"subject_id": patient.subject_id, "definition_id": definition.pk, "occurrence": 1},
+    )
+
+
 # (url name, url builder, method, expected {role: (own site, other site)})
 MATRIX: list[tuple[str, Callable[[Cast, Any], str], str, dict[str, tuple[int, int]]]] = [
     ("home", plain("home"), "get", same(200)),
@@ -91,6 +125,19 @@ MATRIX: list[tuple[str, Callable[[Cast, Any], str], str, dict[str, tuple[int, in
     ("patients:detail", patient_url("patients:detail"), "get", scoped(VIEWERS)),
     ("patients:update", patient_url("patients:update"), "get", scoped(ENTRY)),
     ("audit_trail", audit_url, "get", scoped(VIEWERS)),
+    ("patients:query_list", plain("patients:query_list"), "get", same(200, trial_manager=404)),
+    ("patients:query_detail", query_url, "get", scoped(VIEWERS)),
+    ("patients:visit_record", visit_url, "get", scoped(ENTRY)),
+    ("patients:visit_unscheduled", patient_url("patients:visit_unscheduled"), "post", scoped({CO: 302, PI: 302})),
+    ("patients:crf_new", crf_new, "get", scoped({CO: 302, PI: 302})),  # the one record exists: sent to it
+    ("patients:crf_edit", crf_record("patients:crf_edit"), "get", scoped(VIEWERS)),
+    (
+        "patients:crf_preview",
+        lambda cast, p: reverse("patients:crf_preview", kwargs={"subject_id": p.subject_id, "code": "demographics"}),
+        "post",
+        scoped(ENTRY),
+    ),
+    ("patients:crf_query_raise", crf_record("patients:crf_query_raise"), "post", scoped({MO: 302, DM: 302})),
     ("users:list", plain("users:list"), "get", same(404, sponsor_admin=200)),
     ("users:create", plain("users:create"), "get", same(404, sponsor_admin=200)),
     (
@@ -109,10 +156,30 @@ CASES = [
 ]
 
 
+@pytest.fixture
+def records(cast: Cast) -> None:
+    """A screening visit, a demographics form and a query for the patient of each site."""
+    coordinator_b = UserFactory(username="coordinator_b", role=CO, sites=[cast.site_b])
+    for patient, coordinator in ((cast.patient_a, cast.user(CO)), (cast.patient_b, coordinator_b)):
+        visit = services.visit_record(
+            user=coordinator,
+            patient=patient,
+            definition=patient.trial.visit_definitions.get(code="screening"),
+            occurrence=1,
+            status="done",
+            visit_date=date(2025, 3, 10),
+        )
+        record = services.crf_save(
+            user=coordinator, model=Demographics, patient=patient, visit=visit, values={"ecog": 1}, complete=False
+        )
+        services.query_raise(user=cast.user(DM), record=record, text="Please check")
+
+
 @pytest.mark.parametrize(("name", "build", "method", "role", "site", "expected"), CASES)
 def test_role_gets_expected_status(
     client: Any,
     cast: Cast,
+    records: None,
     name: str,
     build: Callable[[Cast, Any], str],
     method: str,
@@ -128,7 +195,7 @@ def test_role_gets_expected_status(
 
 @pytest.mark.parametrize(("name", "build", "method"), [(n, b, m) for n, b, m, _ in MATRIX if n != "login"])
 def test_anonymous_is_sent_to_login(
-    client: Any, cast: Cast, name: str, build: Callable[[Cast, Any], str], method: str
+    client: Any, cast: Cast, records: None, name: str, build: Callable[[Cast, Any], str], method: str
 ) -> None:
     response = getattr(client, method)(build(cast, cast.patient_a))
     assert response.status_code == 302

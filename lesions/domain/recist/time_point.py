@@ -95,7 +95,8 @@ class _Finding:
 def time_point_date(time_point: TimePoint, baseline: Baseline) -> date:
     """The latest scan date of the time point (clinical-spec §1.8a, D22); the visit date if nothing was scanned.
 
-    Scans of locally treated non-targets do not count (D24).
+    Scans of locally treated non-targets do not count (D24), except one showing local failure: it dates a PD,
+    and a time point's date is never before its PD date.
     """
     locally_treated = {lesion.lesion_id for lesion in baseline.non_targets if lesion.locally_treated}
     scan_dates = [obs.scan_date for obs in time_point.targets if obs.scan_date is not None]
@@ -104,7 +105,7 @@ def time_point_date(time_point: TimePoint, baseline: Baseline) -> date:
         for obs in time_point.non_targets
         if obs.scan_date is not None
         and obs.status is not NonTargetStatus.NOT_EVALUATED
-        and obs.lesion_id not in locally_treated
+        and (obs.lesion_id not in locally_treated or obs.status is NonTargetStatus.UNEQUIVOCAL_PROGRESSION)
     ]
     scan_dates += [obs.scan_date for obs in time_point.new_lesions]
     return max(scan_dates, default=time_point.assessment_date)
@@ -265,7 +266,7 @@ class _TargetAssessment:
             reasons.append(
                 _ProgressionReason(
                     min(scan_dates[lesion_id] for lesion_id in present),
-                    f"target {', '.join(present)} reappeared after an earlier target CR (D25)",
+                    f"target {', '.join(present)} reappeared after an earlier target CR",
                 )
             )
         if values and meets_progression(total, nadir):
@@ -291,7 +292,7 @@ class _TargetAssessment:
         from_baseline = f"target sum {format_mm(total)} is {change} from baseline {format_mm(baseline_sum)}"
         if meets_partial_response(total, baseline_sum):
             return cls(TargetResponse.PR, total, None, _Finding(from_baseline))
-        text = f"{from_baseline} and {_change_text(total, nadir)} from nadir {format_mm(nadir)}"
+        text = f"{from_baseline}, {_change_text(total, nadir, joiner=' / ')} from nadir {format_mm(nadir)}"
         return cls(TargetResponse.SD, total, None, _Finding(text))
 
 
@@ -326,7 +327,7 @@ def _assess_non_targets(
     failed = with_status(treated, NonTargetStatus.UNEQUIVOCAL_PROGRESSION)
     if failed:
         reasons.append(
-            _ProgressionReason(min(map(scan_of, failed)), f"local failure of locally treated {', '.join(failed)} (D24)")
+            _ProgressionReason(min(map(scan_of, failed)), f"local failure of locally treated {', '.join(failed)}")
         )
     progressing = with_status(regular, NonTargetStatus.UNEQUIVOCAL_PROGRESSION)
     if progressing:
@@ -340,7 +341,7 @@ def _assess_non_targets(
         reasons.append(
             _ProgressionReason(
                 min(map(scan_of, present)),
-                f"non-target {', '.join(present)} reappeared after an earlier non-target CR (D25)",
+                f"non-target {', '.join(present)} reappeared after an earlier non-target CR",
             )
         )
     if time_point.investigator_non_target is NonTargetResponse.PD and not progressing:
@@ -377,7 +378,7 @@ def _assess_new_lesions(
                 reasons.append(
                     _ProgressionReason(
                         observation.scan_date,
-                        f"equivocal new lesion {observation.lesion_id} confirmed at {confirming} (D27)",
+                        f"equivocal new lesion {observation.lesion_id}, confirmed at {confirming}",
                     )
                 )
     if reasons:
@@ -394,8 +395,8 @@ def _percent_text(value: int, reference: int) -> str:
     return format_percent(change) if change is not None else "n/a %"
 
 
-def _change_text(value: int, reference: int) -> str:
+def _change_text(value: int, reference: int, joiner: str = " and ") -> str:
     """``"+20.0 % and +6.0 mm"``; only the millimetres when the reference is 0."""
     change = percent_change(value, reference)
     millimetres = format_signed_mm(value - reference)
-    return millimetres if change is None else f"{format_percent(change)} and {millimetres}"
+    return millimetres if change is None else f"{format_percent(change)}{joiner}{millimetres}"

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
+from lesions.domain.recist.arithmetic import format_mm
 from lesions.domain.recist.enums import TargetStatus
 from lesions.domain.recist.inputs import RecistSettings, TargetLesion, TimePoint
 
@@ -31,12 +32,18 @@ def organ_group(target: TargetLesion) -> str:
     return target.organ.strip().casefold()
 
 
-def validate_target_selection(targets: Sequence[TargetLesion]) -> list[FieldError]:
-    """Baseline target selection (Eisenhauer 2009 §3.3; clinical-spec §1.1; D5, D37).
+def validate_target_selection(
+    targets: Sequence[TargetLesion], *, slice_thickness_tenths: int | None = None
+) -> list[FieldError]:
+    """Baseline target selection (Eisenhauer 2009 §3.1 and §3.3; clinical-spec §1.1; D5, D37).
 
     At most 5 targets and 2 per organ; a nodal target >= 15 mm short axis, a non-nodal one >= 10 mm longest
-    diameter; diameters > 0 and < 500 mm; never a locally treated lesion.
+    diameter, or >= twice the CT slice thickness when that is above 5 mm; diameters > 0 and < 500 mm; never a
+    locally treated lesion.
     """
+    minimum_non_nodal = MIN_NON_NODAL_TARGET_TENTHS
+    if slice_thickness_tenths is not None and slice_thickness_tenths > 50:
+        minimum_non_nodal = max(minimum_non_nodal, 2 * slice_thickness_tenths)
     errors: list[FieldError] = []
     if len(targets) > MAX_TARGETS:
         errors.append(("targets", f"At most {MAX_TARGETS} target lesions; {len(targets)} are selected."))
@@ -58,9 +65,12 @@ def validate_target_selection(targets: Sequence[TargetLesion]) -> list[FieldErro
                         "A nodal target needs a short axis of at least 15 mm (10-15 mm is a non-target).",
                     )
                 )
-            if not target.nodal and value < MIN_NON_NODAL_TARGET_TENTHS:
+            if not target.nodal and value < minimum_non_nodal:
                 errors.append(
-                    (f"{prefix}.baseline_tenths", "A non-nodal target needs a longest diameter of at least 10 mm.")
+                    (
+                        f"{prefix}.baseline_tenths",
+                        f"A non-nodal target needs a longest diameter of at least {format_mm(minimum_non_nodal)}.",
+                    )
                 )
         if target.locally_treated:
             errors.append(
@@ -74,7 +84,7 @@ def validate_diameter_tenths(value: int, *, field: str, allow_zero: bool) -> lis
     if value < 0 or (value == 0 and not allow_zero):
         bound = "at least 0 mm" if allow_zero else "greater than 0 mm"
         return [(field, f"The diameter must be {bound}.")]
-    if value > MAX_DIAMETER_TENTHS:
+    if value >= MAX_DIAMETER_TENTHS:
         return [(field, "The diameter must be less than 500 mm.")]
     return []
 

@@ -10,14 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from trials.domain.schedule import planned_visits
 from trials.forms import apply_validation_error
 from trials.permissions import Capability, can, require
-from trials.selectors import site_list, trial_list, visit_specs
+from trials.selectors import site_list, trial_list
 
-from . import selectors, services
-from .forms import PatientRegistrationForm, PatientUpdateForm
-from .models import PatientStatus
+from .. import selectors, services
+from ..casebook import CELL_LOOK, build_casebook
+from ..forms import PatientRegistrationForm, PatientUpdateForm
+from ..models import PatientStatus
 
 
 @login_required
@@ -63,15 +63,13 @@ def patient_register(request: HttpRequest) -> HttpResponse:
 @login_required
 def patient_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
     patient = selectors.patient_get(user=request.user, subject_id=subject_id)
-    schedule = []
-    if patient.enrolment_date:
-        schedule = planned_visits(visit_specs(trial=patient.trial), patient.enrolment_date)
     return render(
         request,
         "patients/patient_detail.html",
         {
             "patient": patient,
-            "schedule": schedule,
+            "casebook": build_casebook(patient=patient, today=timezone.localdate()),
+            "cell_look": CELL_LOOK,
             "today": timezone.localdate(),
             "can_edit": can(request.user, Capability.EDIT_CLINICAL_DATA),
             "derivation": getattr(patient, "derivation", None),

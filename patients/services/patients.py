@@ -14,8 +14,8 @@ from trials.audit import require_reason, stamp
 from trials.models import Site, Trial, TrialSite
 from trials.permissions import Capability, require
 
-from .events import notify_patient_data_changed
-from .models import Patient, PatientStatus
+from ..events import notify_patient_data_changed
+from ..models import Patient, PatientStatus
 
 
 class EditConflict(ValidationError):

@@ -1,0 +1,125 @@
+"""Saving a case report form: the one path for web forms, API writes, imports and tasks.
+
+Order of work: permission and scope → trial and visit fit the form → values assigned → completeness (when
+completing) → field validation → edit checks (errors block; warnings raise automatic queries on completion) →
+optimistic lock → save with the audit reason → automatic queries synced → patient-data-changed event on commit.
+Nothing is written unless every check passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from trials.audit import require_reason, stamp
+from trials.permissions import Capability, require
+
+from ..crf import CaseReportForm, CrfStatus, data_fields
+from ..edit_checks import CheckContext, Finding, Severity
+from ..events import notify_patient_data_changed
+from ..models import Patient, Visit
+from .patients import EditConflict
+from .queries import queries_sync_automatic
+
+DRAFT_EDIT_REASON = "Draft edited before completion"
+
+
+def _errors(findings: list[Finding]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for finding in findings:
+        errors.setdefault(finding.field or "__all__", []).append(finding.message)
+    return errors
+
+
+def crf_check(record: CaseReportForm, *, patient: Patient, completing: bool) -> list[Finding]:
+    """Completeness and edit checks for ``record`` as it would be saved; nothing is written."""
+    findings: list[Finding] = []
+    if completing:
+        for name in record.crf.required:
+            value = getattr(record, name, None)
+            if value is None or value == "":
+                label = str(record._meta.get_field(name).verbose_name)
+                findings.append(
+                    Finding(name, f"{label.capitalize()} is required to mark the form complete.", "required")
+                )
+    context = CheckContext(patient=patient, today=timezone.localdate(), completing=completing)
+    findings.extend(record.crf.rules.run(record, context))
+    return findings
+
+
+@transaction.atomic
+def crf_save(
+    *,
+    user: Any,
+    model: type[CaseReportForm],
+    patient: Patient,
+    values: dict[str, Any],
+    complete: bool,
+    instance: CaseReportForm | None = None,
+    visit: Visit | None = None,
+    reason: str = "",
+    expected_version: int | None = None,
+    save_children: Callable[[CaseReportForm], None] | None = None,
+) -> CaseReportForm:
+    """Create or update one CRF record. ``save_children`` writes dependent rows (e.g. lesion measurements) inside the
+    same transaction, after the record is saved and before the event is sent."""
+    require(user, Capability.EDIT_CLINICAL_DATA)
+    if not Patient.objects.for_user(user).filter(pk=patient.pk).exists():
+        raise ValidationError("This patient is not in your sites.")
+    if not model.crf.used_in(patient.trial.code):
+        raise ValidationError(f"{model.crf.name} is not a form of {patient.trial}.")
+    if visit is not None and visit.patient_id != patient.pk:
+        raise ValidationError({"visit": "This visit belongs to another patient."})
+    allowed = set(data_fields(model))
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValidationError({name: "Not a field of this form." for name in sorted(unknown)})
+
+    creating = instance is None
+    if instance is None:
+        instance = model(patient=patient, site_id=patient.site_id, visit=visit)
+    elif instance.patient_id != patient.pk:
+        raise ValidationError("This record belongs to another patient.")
+    was_complete = instance.is_complete
+    if not creating:
+        # A draft may be edited freely (its history still records each save); a complete form needs a reason.
+        reason = require_reason(reason) if was_complete or complete else (reason.strip() or DRAFT_EDIT_REASON)
+        if was_complete and not complete:
+            raise ValidationError("A complete form stays complete; correct it with a reason instead.")
+    for name, value in values.items():
+        setattr(instance, name, value)
+    completing = complete or was_complete
+
+    findings = crf_check(instance, patient=patient, completing=completing)
+    blocking = [f for f in findings if f.severity == Severity.ERROR]
+    if blocking:
+        raise ValidationError(_errors(blocking))
+    instance.status = CrfStatus.COMPLETE if completing else CrfStatus.DRAFT
+    if completing and instance.completed_at is None:
+        instance.completed_at = timezone.now()
+    try:
+        instance.full_clean(exclude=["patient", "visit", "site"], validate_unique=True)
+    except ValidationError as error:
+        raise ValidationError(error.message_dict) from error
+
+    if not creating:
+        if expected_version is None:
+            expected_version = instance.version
+        claimed = model._default_manager.filter(pk=instance.pk, version=expected_version).update(
+            version=F("version") + 1
+        )
+        if not claimed:
+            raise EditConflict(str(instance.crf.name))
+        instance.version = expected_version + 1
+    stamp(instance, user=user, reason=reason or ("Form completed" if completing else "Draft saved"))
+    instance.save()
+    if save_children is not None:
+        save_children(instance)
+    queries_sync_automatic(record=instance, findings=[f for f in findings if f.severity == Severity.WARNING])
+    notify_patient_data_changed(patient.pk)
+    return instance

@@ -1,0 +1,46 @@
+"""The casebook cell: an icon with its status, linking to the record or to a new one for the visit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag
+def cell_link(cell: Any, patient: Any, visit: Any, can_edit: bool) -> str:
+    label, icon, colour = cell.look
+    code = cell.model.crf.code
+    if cell.record is not None:
+        url = reverse(
+            "patients:crf_edit", kwargs={"subject_id": patient.subject_id, "code": code, "pk": cell.record.pk}
+        )
+    elif can_edit and visit is not None and visit.status == "done":
+        url = (
+            reverse("patients:crf_new", kwargs={"subject_id": patient.subject_id, "code": code}) + f"?visit={visit.pk}"
+        )
+    else:
+        hint = "record the visit as done first" if can_edit else label
+        return format_html(
+            '<i class="bi {} {}" title="{}: {}" aria-label="{}"></i>', icon, colour, cell.model.crf.name, hint, label
+        )
+    return format_html(
+        '<a href="{}" class="text-decoration-none" data-status="{}" title="{}: {}"><i class="bi {} {}" aria-label="{}"></i></a>',
+        url,
+        cell.status,
+        cell.model.crf.name,
+        label,
+        icon,
+        colour,
+        label,
+    )
+
+
+@register.filter
+def model_label(model: Any) -> str:
+    """``app_label.modelname`` of a model class or instance, for the audit-trail URL."""
+    return f"{model._meta.app_label}.{model._meta.model_name}"

@@ -1,0 +1,1 @@
+"""Patient screens: thin views that call one selector or service and render."""
