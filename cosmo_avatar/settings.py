@@ -140,6 +140,9 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# The cache deduplicates recompute requests across transactions: Redis in production (CACHE_URL=redis://...).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # Celery: without a broker every task runs eagerly in-process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -155,6 +158,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A save must never fail because the broker is down: publishing gives up quickly and the nightly sweep repairs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# Trial summaries wait this long after a patient recompute, so a burst of saves refreshes them once.
+SUMMARY_DEBOUNCE_SECONDS = env.int("SUMMARY_DEBOUNCE_SECONDS", default=3)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

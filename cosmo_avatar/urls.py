@@ -26,6 +26,7 @@ urlpatterns = [
     path("trials/", include("trials.urls")),
     path("patients/", include("patients.urls")),
     path("users/", include("trials.urls_users")),
+    path("analyses/", include("outcomes.urls")),
     path("audit/<str:model_label>/<int:pk>/", trial_views.audit_trail, name="audit_trail"),
     path("admin/", admin.site.urls),
 ]

@@ -23,3 +23,10 @@ def patient_inputs(*, patient: Patient) -> dict[str, Any]:
 
 def input_hash(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def trial_summaries(*, trial: Any) -> dict[str, Any]:
+    """The stored summaries of a trial by key (e.g. ``"PFS:overall"``)."""
+    from .models import TrialSummary
+
+    return {summary.key: summary for summary in TrialSummary.objects.filter(trial=trial)}

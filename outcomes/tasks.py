@@ -1,36 +1,82 @@
-"""Thin Celery tasks: they take ids and call a service (STYLE.md rule 6)."""
+"""Thin Celery tasks: they take ids and call a service (STYLE.md rule 6).
+
+Deduplication: a patient has at most one recompute waiting (a cache key set when it is enqueued, cleared when the
+task starts, so a change landing during a run enqueues another); trial summaries are debounced the same way with a
+short countdown, so a burst of saves refreshes them once.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
 
 from . import services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="outcomes.tasks.endpoints_recompute_for_patient", acks_late=True, max_retries=3)
+def _patient_key(patient_id: int) -> str:
+    return f"edc:recompute:patient:{patient_id}"
+
+
+def _summary_key(trial_id: int) -> str:
+    return f"edc:recompute:summaries:{trial_id}"
+
+
+@shared_task(name="outcomes.tasks.endpoints_recompute_for_patient", acks_late=True)
 def endpoints_recompute_for_patient(patient_id: int) -> None:
-    services.endpoints_recompute_for_patient(patient_id=patient_id)
+    cache.delete(_patient_key(patient_id))
+    derivation, changed = services.endpoints_recompute_for_patient(patient_id=patient_id)
+    if derivation is not None and changed:
+        enqueue_trial_summaries(derivation.patient.trial_id)
+
+
+@shared_task(name="outcomes.tasks.trial_summaries_recompute", acks_late=True)
+def trial_summaries_recompute(trial_id: int) -> int:
+    cache.delete(_summary_key(trial_id))
+    return services.trial_summaries_recompute(trial_id=trial_id)
 
 
 @shared_task(name="outcomes.tasks.nightly_consistency_sweep", acks_late=True)
 def nightly_consistency_sweep(trial_id: int | None = None) -> dict[str, int]:
-    return services.consistency_sweep(trial_id=trial_id)
+    """Recompute every stale derivation, then every trial's summaries (repairs whatever a broker outage missed)."""
+    result = services.consistency_sweep(trial_id=trial_id)
+    from trials.models import Trial
+
+    trials = Trial.objects.filter(pk=trial_id) if trial_id else Trial.objects.all()
+    for trial in trials:
+        services.trial_summaries_recompute(trial_id=trial.pk)
+    return result
 
 
 def enqueue_patient_recompute(patient_id: int) -> None:
     """Called after commit. A broker outage must never fail the save that triggered it: the sweep repairs."""
+    key = _patient_key(patient_id)
+    if not cache.add(key, 1, timeout=300):
+        return  # one recompute is already waiting; it will read this change too
     try:
         endpoints_recompute_for_patient.delay(patient_id)
-    except Exception:
+    except Exception:  # noqa: BLE001 — any broker failure; the data is saved and the sweep will catch up
+        cache.delete(key)
         logger.exception("Could not enqueue the recompute of patient %s; the nightly sweep will repair it.", patient_id)
+
+
+def enqueue_trial_summaries(trial_id: int) -> None:
+    key = _summary_key(trial_id)
+    if not cache.add(key, 1, timeout=600):
+        return
+    try:
+        trial_summaries_recompute.apply_async((trial_id,), countdown=settings.SUMMARY_DEBOUNCE_SECONDS)
+    except Exception:  # noqa: BLE001
+        cache.delete(key)
+        logger.exception("Could not enqueue the summaries of trial %s; the nightly sweep will repair them.", trial_id)
 
 
 def enqueue_trial_sweep(trial_id: int) -> None:
     try:
         nightly_consistency_sweep.delay(trial_id)
-    except Exception:
+    except Exception:  # noqa: BLE001
         logger.exception("Could not enqueue the recompute of trial %s; the nightly sweep will repair it.", trial_id)

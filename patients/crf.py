@@ -45,6 +45,8 @@ class CrfSpec:
     rules: RuleSet = field(default_factory=RuleSet)
     #: the model field giving the record's date in lists, if any
     date_field: str = ""
+    #: dotted path of the form class; empty means ``<app>.forms.<Model>Form`` or a plain form of the data fields
+    form: str = ""
 
     def used_in(self, trial_code: str) -> bool:
         return not self.trials or trial_code in self.trials

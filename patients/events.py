@@ -7,6 +7,9 @@ it rolls back. Its one subscriber is ``outcomes`` (``OutcomesConfig.ready``), wh
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -28,7 +31,24 @@ def _flush_is_registered(connection: Any) -> bool:
     return any(getattr(entry[1], "_patients_flush", False) for entry in connection.run_on_commit)
 
 
+_paused = threading.local()
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Send no events inside the block: for bulk loads (demo, imports) that recompute everything once afterwards
+    (``manage.py recompute``). The nightly sweep would find anything left stale."""
+    previous = getattr(_paused, "on", False)
+    _paused.on = True
+    try:
+        yield
+    finally:
+        _paused.on = previous
+
+
 def notify_patient_data_changed(patient_id: int) -> None:
+    if getattr(_paused, "on", False):
+        return
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         patient_data_changed.send(sender="patients", patient_id=patient_id)

@@ -102,12 +102,15 @@ class CrfForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 def crf_form_class(model: type[Any]) -> type[CrfForm]:
-    """``<app>.forms.<Model>Form`` when the app defines one, else a plain form of the model's data fields."""
+    """The form named by the spec, else ``<app>.forms.<Model>Form``, else a plain form of the model's data fields."""
     from django.forms import modelform_factory
     from django.utils.module_loading import import_string
 
     from .crf import data_fields
 
+    if model.crf.form:
+        declared: type[CrfForm] = import_string(model.crf.form)
+        return declared
     try:
         form_class: type[CrfForm] = import_string(f"{model._meta.app_label}.forms.{model.__name__}Form")
     except ImportError:

@@ -194,3 +194,8 @@ class Demographics(CaseReportForm):
     class Meta:
         verbose_name = "demographics & baseline"
         verbose_name_plural = "demographics & baseline"
+
+from .crfs.disease import *  # noqa: E402,F403
+from .crfs.enrolment import *  # noqa: E402,F403
+from .crfs.follow_up import *  # noqa: E402,F403
+from .crfs.safety import *  # noqa: E402,F403

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from .permissions import Capability, can
+from .selectors import trial_list
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -23,6 +24,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(("Register patient", reverse("patients:register")))
     if can(user, Capability.VIEW_TRIAL_CONFIGURATION):
         items.append(("Trials", reverse("trials:list")))
+    if can(user, Capability.VIEW_EFFICACY):
+        for trial in trial_list(user=user):
+            items.append((f"{trial.short_name} analyses", reverse("outcomes:summaries", kwargs={"code": trial.code})))
     if can(user, Capability.MANAGE_USERS):
         items.append(("Users", reverse("users:list")))
     return {"nav_items": items, "role_label": user.get_role_display() or "No role"}

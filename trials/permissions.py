@@ -25,6 +25,7 @@ class Capability(StrEnum):
     CHANGE_ANALYSIS_SETTINGS = "change_analysis_settings"
     MANAGE_USERS = "manage_users"
     RAISE_QUERIES = "raise_queries"
+    VIEW_EFFICACY = "view_efficacy"
     ANSWER_QUERIES = "answer_queries"
 
 
@@ -37,7 +38,7 @@ _SITE_DATA_ENTRY = {
     Capability.VIEW_TRIAL_CONFIGURATION,
 }
 _READ = {Capability.VIEW_PATIENTS, Capability.VIEW_AUDIT_TRAIL, Capability.VIEW_TRIAL_CONFIGURATION}
-_ANALYSIS = {Capability.VIEW_ANALYSIS_SETTINGS, Capability.CHANGE_ANALYSIS_SETTINGS}
+_ANALYSIS = {Capability.VIEW_ANALYSIS_SETTINGS, Capability.CHANGE_ANALYSIS_SETTINGS, Capability.VIEW_EFFICACY}
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.SITE_COORDINATOR: frozenset(_SITE_DATA_ENTRY),

@@ -138,6 +138,7 @@ MATRIX: list[tuple[str, Callable[[Cast, Any], str], str, dict[str, tuple[int, in
         scoped(ENTRY),
     ),
     ("patients:crf_query_raise", crf_record("patients:crf_query_raise"), "post", scoped({MO: 302, DM: 302})),
+    ("outcomes:summaries", trial_url("outcomes:summaries"), "get", same(404, statistician=200, sponsor_admin=200)),
     ("users:list", plain("users:list"), "get", same(404, sponsor_admin=200)),
     ("users:create", plain("users:create"), "get", same(404, sponsor_admin=200)),
     (

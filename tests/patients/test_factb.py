@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outcomes.domain.factb import (
+from patients.domain.factb import (
     FACT_B_ITEMS,
     REVERSE_SCORED_ITEMS,
     SUBSCALE_ITEMS,

@@ -13,9 +13,9 @@ from django.utils import timezone
 from patients.models import Patient
 from trials.models import AnalysisSettings
 
-from .domain.follow_up import FollowUpInput, derive_follow_up
-from .models import PatientDerivation
-from .selectors import input_hash, patient_inputs
+from ..domain.follow_up import FollowUpInput, derive_follow_up
+from ..models import PatientDerivation
+from ..selectors import input_hash, patient_inputs
 
 logger = logging.getLogger(__name__)
 

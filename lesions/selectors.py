@@ -1,0 +1,475 @@
+"""Reads of lesions and tumour assessments, and the bridge from the database to the pure RECIST engine.
+
+Every function takes a patient that the caller has already resolved through the user's scope
+(``patients.selectors.patient_get`` in views, the CRF service's scope check in writes): nothing here widens it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from django.db.models import Min, QuerySet
+
+from patients.models import Patient
+from trials.models import AnalysisSettings, Trial
+from trials.selectors import analysis_settings_current
+
+from .domain.localisation import CURRENT_VERSION, Localisation, PatientLocalisation, anatomical_site
+from .domain.localisation import patient_localisation as localisation_of_codes
+from .domain.radiobiology import (
+    biologically_effective_dose,
+    dose_per_fraction,
+    equivalent_dose_in_2gy_fractions,
+    round_gy,
+)
+from .domain.recist import (
+    ALGORITHM_VERSION,
+    Baseline,
+    NewLesionObservation,
+    NewLesionStatus,
+    NonTargetLesion,
+    NonTargetObservation,
+    NonTargetStatus,
+    OverallResponse,
+    PatientAssessments,
+    PatientResponse,
+    RecistSettings,
+    TargetLesion,
+    TargetObservation,
+    TargetStatus,
+    TimePoint,
+    TimePointResult,
+    evaluate,
+)
+from .domain.recist.arithmetic import format_mm, format_percent, format_signed_mm
+from .models import (
+    RESPONSE_LABELS,
+    AssessmentRows,
+    Lesion,
+    LesionRole,
+    LocalAblativeTreatment,
+    Modality,
+    NewLesion,
+    NewLesionRow,
+    NonTargetRow,
+    TargetRow,
+    TumourAssessment,
+)
+
+# Plain reads ----------------------------------------------------------------------------------------------------
+
+
+def lesion_list(*, patient: Patient) -> QuerySet[Lesion]:
+    return Lesion.objects.filter(patient=patient).order_by("label", "pk")
+
+
+def target_lesions(*, patient: Patient) -> QuerySet[Lesion]:
+    return lesion_list(patient=patient).filter(role=LesionRole.TARGET)
+
+
+def non_target_lesions(*, patient: Patient) -> QuerySet[Lesion]:
+    return lesion_list(patient=patient).filter(role=LesionRole.NON_TARGET)
+
+
+def equivocal_new_lesions(*, patient: Patient, exclude: TumourAssessment | None = None) -> QuerySet[NewLesion]:
+    """Equivocal new lesions of the patient's other assessments: what a later finding may confirm (D27)."""
+    found = NewLesion.objects.filter(assessment__patient=patient, status=NewLesionStatus.EQUIVOCAL)
+    if exclude is not None and exclude.pk is not None:
+        found = found.exclude(assessment=exclude)
+    return found.select_related("assessment").order_by("scan_date", "pk")
+
+
+def new_lesions_confirmed_later(*, assessment: TumourAssessment) -> list[NewLesion]:
+    """Rows of ``assessment`` that a row of another assessment confirms (they cannot be removed)."""
+    return list(NewLesion.objects.filter(assessment=assessment, confirmed_by__isnull=False).distinct())
+
+
+def baseline_assessment(*, patient: Patient) -> TumourAssessment | None:
+    """The complete tumour assessment of the screening visit: the RECIST baseline (D5)."""
+    return (
+        TumourAssessment.objects.filter(patient=patient, status="complete", visit__definition__kind="screening")
+        .order_by("-assessment_date", "-pk")
+        .first()
+    )
+
+
+def baseline_scan_date(*, patient: Patient) -> date | None:
+    found = baseline_assessment(patient=patient)
+    return found.assessment_date if found is not None else None
+
+
+def first_treatment_date(*, patient: Patient) -> date | None:
+    """The first local ablative treatment of the patient (consent <= registration <= LAT <= assessments)."""
+    first: date | None = LocalAblativeTreatment.objects.filter(patient=patient).aggregate(first=Min("start_date"))[
+        "first"
+    ]
+    return first
+
+
+def rows_of(assessment: TumourAssessment) -> AssessmentRows:
+    """The saved rows of an assessment, in the shape the form and the checks use."""
+    if assessment.pk is None:
+        return AssessmentRows()
+    return AssessmentRows(
+        targets=tuple(
+            TargetRow(row.lesion, row.status, row.diameter_tenths, row.scan_date)
+            for row in assessment.target_measurements.select_related("lesion").order_by("lesion__label")
+        ),
+        non_targets=tuple(
+            NonTargetRow(row.lesion, row.status, row.scan_date)
+            for row in assessment.non_target_observations.select_related("lesion").order_by("lesion__label")
+        ),
+        new_lesions=tuple(
+            NewLesionRow(row.status, row.scan_date, row.site_code, row.confirms, row.description, row.pk)
+            for row in assessment.new_lesions.select_related("confirms").order_by("pk")
+        ),
+    )
+
+
+def _rows_for(assessment: TumourAssessment) -> AssessmentRows:
+    pending: AssessmentRows | None = getattr(assessment, "_pending_rows", None)
+    return pending if pending is not None else rows_of(assessment)
+
+
+# Settings -------------------------------------------------------------------------------------------------------
+
+
+def _settings(trial: Trial) -> AnalysisSettings | None:
+    try:
+        return analysis_settings_current(trial=trial)
+    except AnalysisSettings.DoesNotExist:
+        return None
+
+
+def recist_settings(*, trial: Trial) -> RecistSettings:
+    """The trial's current RECIST settings (D5, D13); the engine's defaults when none are configured."""
+    settings = _settings(trial)
+    if settings is None:
+        return RecistSettings()
+    return RecistSettings(
+        confirmation_required=settings.confirmation_required,
+        min_confirm_days=settings.min_confirm_days,
+        min_sd_days=settings.min_sd_days,
+        baseline_window_days=settings.baseline_window_days,
+    )
+
+
+def localisation_version(*, trial: Trial) -> str:
+    settings = _settings(trial)
+    return settings.localisation_table_version if settings is not None else CURRENT_VERSION
+
+
+# Localisation ---------------------------------------------------------------------------------------------------
+
+
+def patient_localisation(*, patient: Patient, overlay: Lesion | None = None) -> PatientLocalisation:
+    """The patient's localisation category (D18) from their oligoprogressive lesions, with ``overlay`` as it would
+    be saved (a new lesion, or an edit; an unsaved copy replaces the saved lesion of the same label)."""
+    lesions = list(lesion_list(patient=patient))
+    if overlay is not None:
+        lesions = [
+            lesion
+            for lesion in lesions
+            if lesion.pk != overlay.pk and not (overlay.pk is None and overlay.label and lesion.label == overlay.label)
+        ]
+        lesions.append(overlay)
+    version = localisation_version(trial=patient.trial)
+    codes = [lesion.site_code for lesion in lesions if lesion.oligoprogressive and lesion.site_code]
+    known = [code for code in codes if _known(code, version)]
+    return localisation_of_codes(known, version)
+
+
+def _known(code: str, version: str) -> bool:
+    try:
+        anatomical_site(code, version)
+    except ValueError:
+        return False
+    return True
+
+
+# RECIST: the database -> the engine -------------------------------------------------------------------------------
+
+PREVIEW_ID = "this-form"
+
+
+@dataclass(frozen=True)
+class RecistEvaluation:
+    """The engine's answer for a patient, or why there is none (``problem``)."""
+
+    response: PatientResponse | None
+    problem: str
+    baseline: TumourAssessment | None
+    baseline_sum_tenths: int | None
+    #: assessment pk (or ``PREVIEW_ID`` for an unsaved form) -> the engine's time point id
+    time_point_ids: dict[Any, str]
+
+    def result_for(self, assessment: TumourAssessment) -> TimePointResult | None:
+        if self.response is None:
+            return None
+        wanted = self.time_point_ids.get(assessment.pk if assessment.pk is not None else PREVIEW_ID)
+        return next((tp for tp in self.response.time_points if tp.time_point_id == wanted), None)
+
+
+def _kind(assessment: TumourAssessment) -> str:
+    return assessment.visit.definition.kind if assessment.visit_id and assessment.visit else ""
+
+
+def _new_lesion_id(row: NewLesionRow, index: int) -> str:
+    """A new lesion is named by the first finding of its chain, so a later confirmation is the same lesion (D27)."""
+    if row.confirms is not None:
+        return f"new-{row.confirms.root.pk}"
+    if row.pk is not None:
+        return f"new-{row.pk}"
+    return f"new-unsaved-{index}"
+
+
+def _time_point(
+    time_point_id: str,
+    assessment: TumourAssessment,
+    rows: AssessmentRows,
+    targets: set[int],
+    non_targets: set[int],
+) -> TimePoint | None:
+    when = rows.latest_scan_date or assessment.assessment_date or (assessment.visit.visit_date if assessment.visit else None)
+    if when is None:
+        return None
+    target_observations = []
+    for row in rows.targets:
+        if row.lesion.pk not in targets:
+            continue  # a lesion that is no longer a target: the register changed after this assessment
+        status = TargetStatus(row.status)
+        tenths = row.diameter_tenths if status is TargetStatus.MEASURED else None
+        scan = row.scan_date if status is not TargetStatus.NOT_EVALUATED else None
+        target_observations.append(TargetObservation(str(row.lesion.pk), status, scan, tenths))
+    non_target_observations = [
+        NonTargetObservation(
+            str(row.lesion.pk),
+            NonTargetStatus(row.status),
+            row.scan_date if row.status != NonTargetStatus.NOT_EVALUATED else None,
+        )
+        for row in rows.non_targets
+        if row.lesion.pk in non_targets
+    ]
+    new_observations = [
+        NewLesionObservation(_new_lesion_id(row, index), NewLesionStatus(row.status), row.scan_date)
+        for index, row in enumerate(rows.new_lesions)
+        if row.scan_date is not None and row.status
+    ]
+    investigator = OverallResponse(assessment.investigator_response) if assessment.investigator_response else None
+    return TimePoint(
+        time_point_id=time_point_id,
+        assessment_date=when,
+        targets=tuple(target_observations),
+        non_targets=tuple(non_target_observations),
+        new_lesions=tuple(new_observations),
+        investigator_overall=investigator,
+    )
+
+
+def recist_evaluation(
+    *, patient: Patient, overlay: TumourAssessment | None = None, overlay_rows: AssessmentRows | None = None
+) -> RecistEvaluation:
+    """Run the RECIST engine over every complete tumour assessment of the patient (clinical-spec C6).
+
+    ``overlay`` is a form as it would be saved (counted as complete, with ``overlay_rows``): it replaces the saved
+    assessment of the same record or visit. The baseline is the screening visit's assessment (D5): its target
+    measurements (else the register's baseline measurements) and the register's non-targets, locally treated ones
+    flagged (D24). Settings are the trial's current ones. The best-overall-response window limits (D28) are left
+    to the endpoint derivation; they do not change a time point's response.
+    """
+    assessments = list(
+        TumourAssessment.objects.filter(patient=patient, status="complete")
+        .select_related("visit__definition")
+        .order_by("pk")
+    )
+    keys: dict[int, Any] = {}
+    rows: dict[Any, AssessmentRows] = {}
+    if overlay is not None:
+        assessments = [
+            a
+            for a in assessments
+            if a.pk != overlay.pk and not (overlay.pk is None and overlay.visit_id and a.visit_id == overlay.visit_id)
+        ]
+        assessments.append(overlay)
+    for assessment in assessments:
+        key = assessment.pk if assessment.pk is not None else PREVIEW_ID
+        keys[id(assessment)] = key
+        rows[key] = overlay_rows if assessment is overlay and overlay_rows is not None else _rows_for(assessment)
+
+    def blank(problem: str, baseline: TumourAssessment | None = None) -> RecistEvaluation:
+        return RecistEvaluation(None, problem, baseline, None, {})
+
+    baselines = [a for a in assessments if _kind(a) == "screening"]
+    if not baselines:
+        return blank("no complete baseline (screening) tumour assessment")
+    baseline = max(baselines, key=lambda a: (rows[keys[id(a)]].latest_scan_date or date.min, keys[id(a)] == PREVIEW_ID))
+    baseline_rows = rows[keys[id(baseline)]]
+    baseline_date = baseline_rows.latest_scan_date
+    if baseline_date is None:
+        return blank("the baseline assessment has no scan date", baseline)
+
+    lesions = list(lesion_list(patient=patient))
+    measured_at_baseline = {
+        row.lesion.pk: row.diameter_tenths
+        for row in baseline_rows.targets
+        if row.status == TargetStatus.MEASURED and row.diameter_tenths is not None
+    }
+    targets: list[TargetLesion] = []
+    for lesion in lesions:
+        if lesion.role != LesionRole.TARGET:
+            continue
+        tenths = measured_at_baseline.get(lesion.pk, lesion.baseline_tenths)
+        if tenths is None:
+            return blank(f"target {lesion.label} has no baseline measurement", baseline)
+        targets.append(
+            TargetLesion(
+                str(lesion.pk), lesion.organ_group, tenths, bool(lesion.is_nodal), lesion.is_bone, lesion.locally_treated
+            )
+        )
+    non_targets = [
+        NonTargetLesion(str(lesion.pk), bool(lesion.is_nodal), lesion.locally_treated)
+        for lesion in lesions
+        if lesion.role == LesionRole.NON_TARGET
+    ]
+    target_pks = {lesion.pk for lesion in lesions if lesion.role == LesionRole.TARGET}
+    non_target_pks = {lesion.pk for lesion in lesions if lesion.role == LesionRole.NON_TARGET}
+
+    time_points: list[TimePoint] = []
+    ids: dict[Any, str] = {}
+    for assessment in assessments:
+        if _kind(assessment) not in ("follow_up", "unscheduled"):
+            continue
+        key = keys[id(assessment)]
+        time_point = _time_point(str(key), assessment, rows[key], target_pks, non_target_pks)
+        if time_point is not None:
+            time_points.append(time_point)
+            ids[key] = str(key)
+    data = PatientAssessments(
+        origin_date=patient.enrolment_date or baseline_date,
+        baseline=Baseline(baseline_date, tuple(targets), tuple(non_targets)),
+        time_points=tuple(time_points),
+    )
+    try:
+        response = evaluate(data, recist_settings(trial=patient.trial))
+    except ValueError as error:
+        return blank(str(error), baseline)
+    baseline_sum = data.baseline.sum_tenths if targets else None
+    return RecistEvaluation(response, "", baseline, baseline_sum, ids)
+
+
+def percent(value: Fraction | None) -> Decimal | None:
+    """A stored percentage: one decimal, half away from zero (display uses the engine's ``format_percent``)."""
+    if value is None:
+        return None
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.1"), rounding="ROUND_HALF_UP")
+
+
+# Derived values shown beside each form ----------------------------------------------------------------------------
+
+
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else ("Yes" if value else "No")
+
+
+def lesion_derived_values(*, lesion: Lesion) -> list[tuple[str, Any]]:
+    version = localisation_version(trial=lesion.patient.trial)
+    site = None
+    if lesion.site_code and _known(lesion.site_code, version):
+        site = anatomical_site(lesion.site_code, version)
+    patient_category = patient_localisation(patient=lesion.patient, overlay=lesion)
+    if patient_category.category is None:
+        patient_label = "no oligoprogressive lesion coded"
+    else:
+        patient_label = patient_category.category.label
+        if patient_category.mixed:
+            patient_label += ": " + ", ".join(c.label.lower() for c in patient_category.categories)
+    values: list[tuple[str, Any]] = [
+        ("Localisation category", site.category.label if site else None),
+        ("Organ (for two targets per organ)", lesion.organ_group or None),
+        ("Lymph node", _yes_no(lesion.is_nodal)),
+        ("Baseline measurement", format_mm(lesion.baseline_tenths) if lesion.baseline_tenths is not None else None),
+        ("Patient's localisation category", patient_label),
+        ("Localisation table version", version),
+    ]
+    if lesion.pk is not None:
+        treatments = [t.summary() for t in lesion.treatments.order_by("start_date", "pk")]
+        values.append(("Local ablative treatment", "; ".join(treatments) or None))
+    return values
+
+
+def treatment_derived_values(*, treatment: LocalAblativeTreatment) -> list[tuple[str, Any]]:
+    values: list[tuple[str, Any]] = []
+    if treatment.lesion_id and treatment.lesion is not None:
+        category = treatment.lesion.localisation
+        values.append(("Treated lesion", f"{treatment.lesion} ({category.label.lower() if category else 'not coded'})"))
+    if treatment.modality == Modality.SABR:
+        dose, fractions = treatment.total_dose_gy, treatment.fractions
+        if dose is not None and fractions and dose > 0:
+            values += [
+                ("Dose per fraction (Gy)", round_gy(dose_per_fraction(dose, fractions))),
+                ("BED₁₀ (Gy)", round_gy(biologically_effective_dose(dose, fractions))),
+                ("EQD2₁₀ (Gy)", round_gy(equivalent_dose_in_2gy_fractions(dose, fractions))),
+            ]
+        else:
+            values += [("BED₁₀ (Gy)", None), ("EQD2₁₀ (Gy)", None)]
+    return values
+
+
+def _mm(tenths: int | None) -> str | None:
+    return format_mm(tenths) if tenths is not None else None
+
+
+def _percent(value: Fraction | None) -> str | None:
+    return format_percent(value) if value is not None else None
+
+
+def assessment_derived_values(*, assessment: TumourAssessment) -> list[tuple[str, Any]]:
+    """What the tumour assessment form shows beside the entry: the time point's computed RECIST response, computed
+    as if this form were complete, next to the investigator's (C7)."""
+    rows = _rows_for(assessment)
+    values: list[tuple[str, Any]] = [("Assessment date (latest scan)", rows.latest_scan_date)]
+    evaluation = recist_evaluation(patient=assessment.patient, overlay=assessment, overlay_rows=rows)
+    if not assessment.is_complete:
+        values.append(("Status", "Preview: stored when the form is marked complete"))
+    if evaluation.response is None:
+        values.append(("Computed overall response (RECIST 1.1)", f"Not computed: {evaluation.problem}"))
+        return values
+    if _kind(assessment) == "screening":
+        origin = assessment.patient.enrolment_date
+        values.append(("Baseline sum", _mm(evaluation.baseline_sum_tenths)))
+        if origin is not None and rows.latest_scan_date is not None:
+            values.append(("Days from baseline scan to origin", (origin - rows.latest_scan_date).days))
+        return values
+    result = evaluation.result_for(assessment)
+    if result is None:
+        values.append(("Computed overall response (RECIST 1.1)", "Not computed: no scan date"))
+        return values
+    investigator = RESPONSE_LABELS.get(assessment.investigator_response) if assessment.investigator_response else None
+    values += [
+        ("Target sum", _mm(result.sum_tenths) or (f"{_mm(result.partial_sum_tenths)} (partial)" if result.partial_sum_tenths is not None else None)),
+        ("Baseline sum", _mm(result.baseline_sum_tenths)),
+        ("Change from baseline", _percent(result.change_from_baseline_percent)),
+        ("Nadir", _mm(result.nadir_tenths)),
+        ("Change from nadir", _percent(result.change_from_nadir_percent)),
+        (
+            "Change from nadir (mm)",
+            format_signed_mm(result.change_from_nadir_tenths) if result.change_from_nadir_tenths is not None else None,
+        ),
+        ("Target response", result.target_response_reported.value),
+        ("Non-target response", result.non_target_response.value),
+        ("New lesions", result.new_lesions.value),
+        ("Computed overall response (RECIST 1.1)", RESPONSE_LABELS[result.overall_response.value]),
+        ("Investigator's overall response", investigator),
+        ("Differs from the investigator's", _yes_no(result.discrepant) if investigator else None),
+        ("How it was computed", result.explanation),
+        ("RECIST engine", ALGORITHM_VERSION),
+    ]
+    return values
+
+
+def localisation_label(category: Localisation | None) -> str:
+    return category.label if category is not None else "—"
