@@ -137,6 +137,9 @@ STORAGES = {
     },
 }
 
+# Reasons for change are free text of any length (the default column is 100 characters).
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

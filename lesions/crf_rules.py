@@ -35,6 +35,7 @@ from patients.edit_checks import (
 
 from .domain.recist import (
     NewLesionStatus,
+    NonTargetStatus,
     TargetLesion,
     TargetStatus,
     validate_baseline_timing,
@@ -53,7 +54,8 @@ MAX_DOSE_PER_FRACTION_GY = Decimal(35)
 def _lesions(context: CheckContext) -> list[Any]:
     from .selectors import lesion_list
 
-    return context.lookup("lesions", lambda: list(lesion_list(patient=context.patient)))
+    lesions: list[Any] = context.lookup("lesions", lambda: list(lesion_list(patient=context.patient)))
+    return lesions
 
 
 def _others(record: Any, context: CheckContext) -> list[Any]:
@@ -63,7 +65,8 @@ def _others(record: Any, context: CheckContext) -> list[Any]:
 def _baseline_scan_date(context: CheckContext) -> date | None:
     from .selectors import baseline_scan_date
 
-    return context.lookup("baseline_scan_date", lambda: baseline_scan_date(patient=context.patient))
+    found: date | None = context.lookup("baseline_scan_date", lambda: baseline_scan_date(patient=context.patient))
+    return found
 
 
 def required_on_complete(name: str, condition: Callable[[Any], bool], message: str) -> Rule:
@@ -83,7 +86,9 @@ def required_on_complete(name: str, condition: Callable[[Any], bool], message: s
 def label_unique_per_patient(record: Any, context: CheckContext) -> Iterable[Finding]:
     label = (record.label or "").strip().casefold()
     if label and any((other.label or "").casefold() == label for other in _others(record, context)):
-        yield Finding("label", f"Label {record.label.upper()} is already used by another lesion of this patient.", "unique")
+        yield Finding(
+            "label", f"Label {record.label.upper()} is already used by another lesion of this patient.", "unique"
+        )
 
 
 def baseline_diameter_in_range(record: Any, context: CheckContext) -> Iterable[Finding]:
@@ -117,11 +122,15 @@ def target_selection(record: Any, context: CheckContext) -> Iterable[Finding]:
     if record.role != LesionRole.TARGET:
         return
     if record.measurable is False:
-        yield Finding("measurable", "A target lesion must be measurable; record it as a non-target.", "target_measurable")
+        yield Finding(
+            "measurable", "A target lesion must be measurable; record it as a non-target.", "target_measurable"
+        )
     site = record.anatomical_site
     if site is not None and not site.measurable:
         yield Finding("site_code", f"{site.label}: RECIST never measures this site; it is a non-target.", "target_site")
-    targets = [_as_target(other, str(other.pk)) for other in _others(record, context) if other.role == LesionRole.TARGET]
+    targets = [
+        _as_target(other, str(other.pk)) for other in _others(record, context) if other.role == LesionRole.TARGET
+    ]
     targets.append(_as_target(record, _SELF))
     value = record.baseline_tenths
     size_known = value is not None and 0 < value < MAX_DIAMETER_TENTHS  # out of range: ``baseline_diameter_in_range``
@@ -132,6 +141,23 @@ def target_selection(record: Any, context: CheckContext) -> Iterable[Finding]:
             yield Finding("baseline_tenths", message, "target_size")
         elif field == f"targets.{_SELF}.locally_treated":
             yield Finding("role", message, "target_locally_treated")
+
+
+def treated_lesion_stays_treated(record: Any, context: CheckContext) -> Iterable[Finding]:
+    """A lesion with a local ablative treatment record is locally treated (the treatment form sets it, D5)."""
+    from .models import LocalAblativeTreatment
+
+    if (
+        record.pk is not None
+        and not record.locally_treated
+        and LocalAblativeTreatment.objects.filter(lesion=record).exists()
+    ):
+        yield Finding(
+            "locally_treated",
+            "This lesion has a local ablative treatment record, so it stays locally treated; correct that record "
+            "if the treatment went to another lesion.",
+            "treated",
+        )
 
 
 def first_seen_fits_the_baseline(record: Any, context: CheckContext) -> Iterable[Finding]:
@@ -201,6 +227,7 @@ LESION = rules(
     label_unique_per_patient,
     baseline_diameter_in_range,
     target_selection,
+    treated_lesion_stays_treated,
     required_on_complete(
         "baseline_tenths", lambda r: r.role == "target", "A target lesion needs its baseline measurement."
     ),
@@ -246,14 +273,20 @@ def treated_lesion_fits(record: Any, context: CheckContext) -> Iterable[Finding]
         )
     if record.start_date and lesion.first_seen_date and record.start_date < lesion.first_seen_date:
         yield Finding(
-            "start_date", f"The treatment cannot be before {lesion.label} was first seen ({lesion.first_seen_date}).", "date_order"
+            "start_date",
+            f"The treatment cannot be before {lesion.label} was first seen ({lesion.first_seen_date}).",
+            "date_order",
         )
 
 
 def sabr_plausible(record: Any, context: CheckContext) -> Iterable[Finding]:
     dose, fractions = record.total_dose_gy, record.fractions
     if dose is not None and not (0 < dose <= MAX_TOTAL_DOSE_GY):
-        yield Finding("total_dose_gy", f"The total dose must be above 0 and at most {MAX_TOTAL_DOSE_GY} Gy (got {dose} Gy).", "range")
+        yield Finding(
+            "total_dose_gy",
+            f"The total dose must be above 0 and at most {MAX_TOTAL_DOSE_GY} Gy (got {dose} Gy).",
+            "range",
+        )
     if fractions is not None and not (1 <= fractions <= MAX_FRACTIONS):
         yield Finding("fractions", f"SABR is given in 1 to {MAX_FRACTIONS} fractions (got {fractions}).", "range")
     if dose is not None and dose > 0 and fractions:
@@ -277,9 +310,15 @@ def modality_fields(record: Any, context: CheckContext) -> Iterable[Finding]:
             value = getattr(record, name, None)
             empty = value is None or value == ""
             if modality == chosen and empty and context.completing:
-                yield Finding(name, f"{_label(record, name)} is required for {record.get_modality_display()}.", "required")
+                yield Finding(
+                    name, f"{_label(record, name)} is required for {record.get_modality_display()}.", "required"
+                )
             elif modality != chosen and not empty:
-                yield Finding(name, f"{_label(record, name)} is not part of {record.get_modality_display()}: leave it empty.", "other_modality")
+                yield Finding(
+                    name,
+                    f"{_label(record, name)} is not part of {record.get_modality_display()}: leave it empty.",
+                    "other_modality",
+                )
 
 
 def _label(record: Any, name: str) -> str:
@@ -312,7 +351,9 @@ def _kind(record: Any) -> str:
 def investigator_response_on_follow_up(record: Any, context: CheckContext) -> Iterable[Finding]:
     if context.completing and _kind(record) != "screening" and not record.investigator_response:
         yield Finding(
-            "investigator_response", "The investigator's overall response is required to mark the form complete.", "required"
+            "investigator_response",
+            "The investigator's overall response is required to mark the form complete.",
+            "required",
         )
 
 
@@ -353,7 +394,9 @@ def target_rows_valid(record: Any, context: CheckContext) -> Iterable[Finding]:
         if measured and row.diameter_tenths is None:
             yield Finding("targets", f"{label}: a measured lesion needs its diameter.", "diameter_missing")
         if not measured and row.diameter_tenths is not None:
-            yield Finding("targets", f"{label}: a diameter is given only when the lesion is measured.", "diameter_unexpected")
+            yield Finding(
+                "targets", f"{label}: a diameter is given only when the lesion is measured.", "diameter_unexpected"
+            )
         if row.diameter_tenths is not None:
             for _, message in validate_diameter_tenths(row.diameter_tenths, field="", allow_zero=False):
                 extra = " Record a lesion that has gone as absent." if row.diameter_tenths == 0 else ""
@@ -369,7 +412,7 @@ def non_target_rows_valid(record: Any, context: CheckContext) -> Iterable[Findin
     if rows is None:
         return
     for row in rows.non_targets:
-        if row.status != "NOT_EVALUATED" and row.scan_date is None:
+        if row.status != NonTargetStatus.NOT_EVALUATED and row.scan_date is None:
             yield Finding("non_targets", f"{row.lesion.label}: give the scan date.", "scan_date_missing")
 
 
@@ -383,7 +426,11 @@ def new_lesion_rows_valid(record: Any, context: CheckContext) -> Iterable[Findin
     if rows is None:
         return
     if rows.new_lesions and _kind(record) == "screening":
-        yield Finding("new_lesions", "A baseline assessment has no new lesions: register them as baseline lesions.", "baseline_new")
+        yield Finding(
+            "new_lesions",
+            "A baseline assessment has no new lesions: register them as baseline lesions.",
+            "baseline_new",
+        )
     for number, row in enumerate(rows.new_lesions, start=1):
         name = f"New lesion {number}"
         if row.status not in (NewLesionStatus.EQUIVOCAL, NewLesionStatus.YES):
@@ -392,17 +439,12 @@ def new_lesion_rows_valid(record: Any, context: CheckContext) -> Iterable[Findin
             yield Finding("new_lesions", f"{name}: give the scan date.", "scan_date_missing")
         if context.completing and not row.site_code:
             yield Finding("new_lesions", f"{name}: give the anatomical site.", "site_missing")
-        earlier = row.confirms
-        if earlier is not None:
-            if (
-                earlier.assessment.patient_id != context.patient.pk
-                or earlier.status != NewLesionStatus.EQUIVOCAL
-                or (record.pk is not None and earlier.assessment_id == record.pk)
-                or (earlier.scan_date and row.scan_date and earlier.scan_date >= row.scan_date)
-            ):
-                yield Finding(
-                    "new_lesions", f"{name}: it can only confirm an equivocal new lesion of an earlier assessment.", "confirms"
-                )
+        if row.confirms is not None and not _confirmable(row.confirms, row, record, context):
+            yield Finding(
+                "new_lesions",
+                f"{name}: it can only confirm an equivocal new lesion of an earlier assessment.",
+                "confirms",
+            )
     links = Counter(row.confirms.pk for row in rows.new_lesions if row.confirms is not None)
     if any(count > 1 for count in links.values()):
         yield Finding("new_lesions", "Two rows confirm the same earlier finding.", "confirms_twice")
@@ -412,9 +454,19 @@ def new_lesion_rows_valid(record: Any, context: CheckContext) -> Iterable[Findin
             if finding.pk not in kept:
                 yield Finding(
                     "new_lesions",
-                    f"The new lesion scanned {finding.scan_date} is confirmed by a later assessment and cannot be removed.",
+                    f"The new lesion scanned {finding.scan_date} is confirmed by a later assessment: it stays.",
                     "confirmed_removed",
                 )
+
+
+def _confirmable(earlier: Any, row: Any, record: Any, context: CheckContext) -> bool:
+    """An equivocal finding of an earlier assessment of the same patient, scanned before the confirming row."""
+    return bool(
+        earlier.assessment.patient_id == context.patient.pk
+        and earlier.status == NewLesionStatus.EQUIVOCAL
+        and (record.pk is None or earlier.assessment_id != record.pk)
+        and not (earlier.scan_date and row.scan_date and earlier.scan_date >= row.scan_date)
+    )
 
 
 def scan_dates_fit(record: Any, context: CheckContext) -> Iterable[Finding]:
@@ -441,10 +493,14 @@ def scan_dates_fit(record: Any, context: CheckContext) -> Iterable[Finding]:
         if scan_date > today:
             yield Finding(field, f"{name}: the scan date cannot be in the future.", "future_date")
         elif follow_up and enrolment is not None and scan_date < enrolment:
-            yield Finding(field, f"{name}: a follow-up scan cannot be before enrolment ({enrolment}).", "before_enrolment")
+            yield Finding(
+                field, f"{name}: a follow-up scan cannot be before enrolment ({enrolment}).", "before_enrolment"
+            )
         elif follow_up and treated is not None and scan_date < treated:
             yield Finding(
-                field, f"{name}: a follow-up scan cannot be before the local ablative treatment ({treated}).", "before_treatment"
+                field,
+                f"{name}: a follow-up scan cannot be before the local ablative treatment ({treated}).",
+                "before_treatment",
             )
         elif follow_up and baseline is not None and scan_date <= baseline:
             yield Finding(field, f"{name}: the scan must be after the baseline scan ({baseline}).", "before_baseline")
@@ -476,8 +532,8 @@ def baseline_matches_register(record: Any, context: CheckContext) -> Iterable[Fi
         if row.diameter_tenths is not None and registered is not None and row.diameter_tenths != registered:
             yield Finding(
                 "targets",
-                f"{row.lesion.label}: measured {format_mm(row.diameter_tenths)} here but {format_mm(registered)} on the "
-                "lesion register; the RECIST baseline uses this assessment's value.",
+                f"{row.lesion.label}: measured {format_mm(row.diameter_tenths)} here but {format_mm(registered)} on "
+                "the lesion register; the RECIST baseline uses this assessment's value.",
                 "baseline_differs",
                 Severity.WARNING,
             )
@@ -504,4 +560,4 @@ def _errors_only(rule_set: RuleSet) -> Rule:
 
 # The row errors run here too, so an edit with a wrong row is refused before anything is written. Row warnings
 # are synced by ``services.assessment_rows_save`` under their own query prefix (see there for why).
-TUMOUR_ASSESSMENT = rules(investigator_response_on_follow_up)
+TUMOUR_ASSESSMENT = rules(investigator_response_on_follow_up, _errors_only(ASSESSMENT_ROWS))

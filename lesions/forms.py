@@ -7,10 +7,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from crispy_forms.layout import HTML, Fieldset, Layout
+from crispy_forms.layout import Fieldset, Layout
 from django import forms
 from django.db.models import QuerySet
-from django.urls import reverse
 
 from patients.forms import CrfForm, DateInput
 from patients.models import Visit
@@ -32,6 +31,15 @@ from .models import (
     TumourAssessment,
 )
 
+ISO_DATE = "%Y-%m-%d"
+"""What an ``<input type="date">`` needs; the default en-gb format (dd/mm/yyyy) would show the field empty."""
+
+
+def _iso_dates(form: forms.BaseForm) -> None:
+    for field in form.fields.values():
+        if isinstance(field, forms.DateField) and isinstance(field.widget, forms.DateInput):
+            field.widget.format = ISO_DATE
+
 
 class MillimetreField(forms.DecimalField):
     """Entered and shown in millimetres with one decimal; cleaned to integer tenths of a millimetre."""
@@ -42,7 +50,7 @@ class MillimetreField(forms.DecimalField):
         kwargs.setdefault("min_value", Decimal(0))
         super().__init__(**kwargs)
 
-    def clean(self, value: Any) -> int | None:  # type: ignore[override]
+    def clean(self, value: Any) -> int | None:
         millimetres = super().clean(value)
         return None if millimetres is None else int(millimetres * 10)
 
@@ -78,6 +86,10 @@ class LesionForm(CrfForm):
             "first_seen_date",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _iso_dates(self)
+
     def clean_label(self) -> str:
         return str(self.cleaned_data.get("label") or "").strip().upper()
 
@@ -108,14 +120,11 @@ class LocalAblativeTreatmentForm(CrfForm):
 
     def __init__(self, *args: Any, patient: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        _iso_dates(self)
         # Captured before validation changes the instance: a correction may move the treatment to another lesion.
         self.previous: services.Previous = (self.instance.lesion_id, self.instance.start_date)
         self.fields["lesion"].queryset = selectors.lesion_list(patient=patient)  # type: ignore[attr-defined]
         self.fields["lesion"].help_text = "A target lesion cannot be locally treated: make it a non-target first."
-        more = ""
-        if self.instance.pk and self.instance.visit_id:
-            url = reverse("patients:crf_new", kwargs={"subject_id": patient.subject_id, "code": "local-treatment"})
-            more = f'<p class="small"><a href="{url}?visit={self.instance.visit_id}">Another lesion treated at this visit</a></p>'
         self.helper.layout = Layout(
             "lesion",
             "modality",
@@ -125,7 +134,6 @@ class LocalAblativeTreatmentForm(CrfForm):
             Fieldset("Radiofrequency ablation", "approach"),
             "version",
             "reason",
-            HTML(more),
         )
 
     def save_children(self, record: Any) -> None:
@@ -136,6 +144,7 @@ class LocalAblativeTreatmentForm(CrfForm):
 
 
 def _style(form: forms.BaseForm) -> None:
+    _iso_dates(form)
     for field in form.fields.values():
         css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
         if not isinstance(field.widget, forms.CheckboxInput | forms.HiddenInput):
@@ -189,7 +198,7 @@ class NewLesionRowForm(forms.Form):
 
 
 class RowFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
-    template_name = "lesions/_rows.html"  # type: ignore[assignment]
+    template_name = "lesions/_rows.html"
     title = ""
     help_text = ""
     empty_text = ""
@@ -236,6 +245,7 @@ class TumourAssessmentForm(CrfForm):
 
     def __init__(self, *args: Any, patient: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        _iso_dates(self)
         self.patient = patient
         if self.instance.visit_id is None and self.is_bound and str(self.data.get("visit", "")).isdigit():
             # The live preview builds an instance without its visit: the hidden field says which one it is.
@@ -282,13 +292,15 @@ class TumourAssessmentForm(CrfForm):
             equivocal = selectors.equivocal_new_lesions(patient=self.patient, exclude=self.instance)
             self._formsets = [
                 TargetRows(data, prefix="targets", initial=target_initial, form_kwargs={"lesions": targets}),
-                NonTargetRows(data, prefix="non_targets", initial=non_target_initial, form_kwargs={"lesions": non_targets}),
+                NonTargetRows(
+                    data, prefix="non_targets", initial=non_target_initial, form_kwargs={"lesions": non_targets}
+                ),
                 NewLesionRows(data, prefix="new_lesions", initial=new_initial, form_kwargs={"equivocal": equivocal}),
             ]
         return self._formsets
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         formsets = self.child_formsets()
         if all(formset.is_valid() for formset in formsets):
             self.pending_rows = self._rows(formsets, cleaned.get("default_scan_date"))
@@ -301,7 +313,9 @@ class TumourAssessmentForm(CrfForm):
         targets = []
         for form in target_forms:
             data = form.cleaned_data
-            status = data.get("status") or (TargetStatus.MEASURED.value if data.get("diameter_tenths") is not None else "")
+            status = data.get("status") or (
+                TargetStatus.MEASURED.value if data.get("diameter_tenths") is not None else ""
+            )
             if not status:
                 continue  # a row left empty is not given (completing needs every target)
             scan = data.get("scan_date") or (default_date if status != TargetStatus.NOT_EVALUATED else None)

@@ -7,7 +7,7 @@
 - ``TumourAssessment`` (CRF 8): one per screening (baseline), follow-up or unscheduled visit, with its rows
   ``TargetMeasurement``, ``NonTargetObservation`` and ``NewLesion``. The investigator's overall response is stored
   and never overwritten; the computed RECIST 1.1 response is stored beside it (clinical-spec C7) by
-  ``services.assessments_recompute`` from every complete assessment of the patient through ``domain/recist``.
+  ``services.assessments_sync_computed`` from every complete assessment of the patient through ``domain/recist``.
 
 Measurements are integer tenths of a millimetre (clinical-spec C4); forms convert at the boundary and show mm.
 Edit checks are in ``crf_rules.py``; computation in ``domain/``; writes in ``services.py``; reads in ``selectors.py``.
@@ -122,7 +122,10 @@ class Lesion(CaseReportForm):
         max_length=60, blank=True, help_text="As recorded, e.g. 'left lung'; filled from the site when left empty."
     )
     nodal = models.BooleanField(
-        "lymph node", null=True, blank=True, help_text="Filled from the site when it is obvious; a node is measured by its short axis."
+        "lymph node",
+        null=True,
+        blank=True,
+        help_text="Filled from the site when it is obvious; a node is measured by its short axis.",
     )
     measurable = models.BooleanField(null=True, blank=True, help_text="Measurable by RECIST 1.1 at baseline.")
     role = models.CharField(max_length=12, choices=LesionRole.choices, blank=True)
@@ -293,7 +296,9 @@ class TumourAssessment(CaseReportForm):
     change_from_baseline_percent = models.DecimalField(
         max_digits=7, decimal_places=1, null=True, blank=True, editable=False
     )
-    change_from_nadir_percent = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True, editable=False)
+    change_from_nadir_percent = models.DecimalField(
+        max_digits=7, decimal_places=1, null=True, blank=True, editable=False
+    )
     response_differs = models.BooleanField(
         "computed response differs from the investigator's", null=True, blank=True, editable=False
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -18,7 +18,7 @@ from patients.models import Patient
 from trials.models import AnalysisSettings, Trial
 from trials.selectors import analysis_settings_current
 
-from .domain.localisation import CURRENT_VERSION, Localisation, PatientLocalisation, anatomical_site
+from .domain.localisation import CURRENT_VERSION, PatientLocalisation, anatomical_site
 from .domain.localisation import patient_localisation as localisation_of_codes
 from .domain.radiobiology import (
     biologically_effective_dose,
@@ -38,6 +38,7 @@ from .domain.recist import (
     PatientAssessments,
     PatientResponse,
     RecistSettings,
+    ResponseWindowLimits,
     TargetLesion,
     TargetObservation,
     TargetStatus,
@@ -234,7 +235,11 @@ def _time_point(
     targets: set[int],
     non_targets: set[int],
 ) -> TimePoint | None:
-    when = rows.latest_scan_date or assessment.assessment_date or (assessment.visit.visit_date if assessment.visit else None)
+    when = (
+        rows.latest_scan_date
+        or assessment.assessment_date
+        or (assessment.visit.visit_date if assessment.visit else None)
+    )
     if when is None:
         return None
     target_observations = []
@@ -271,15 +276,20 @@ def _time_point(
 
 
 def recist_evaluation(
-    *, patient: Patient, overlay: TumourAssessment | None = None, overlay_rows: AssessmentRows | None = None
+    *,
+    patient: Patient,
+    overlay: TumourAssessment | None = None,
+    overlay_rows: AssessmentRows | None = None,
+    window_limits: ResponseWindowLimits | None = None,
 ) -> RecistEvaluation:
     """Run the RECIST engine over every complete tumour assessment of the patient (clinical-spec C6).
 
     ``overlay`` is a form as it would be saved (counted as complete, with ``overlay_rows``): it replaces the saved
     assessment of the same record or visit. The baseline is the screening visit's assessment (D5): its target
     measurements (else the register's baseline measurements) and the register's non-targets, locally treated ones
-    flagged (D24). Settings are the trial's current ones. The best-overall-response window limits (D28) are left
-    to the endpoint derivation; they do not change a time point's response.
+    flagged (D24). Settings are the trial's current ones. ``window_limits`` (D28: new systemic lines, LAT of new
+    lesions, clinical progression, the data cut-off, which also ignores later confirmations, D27) are for the
+    analyses; the forms leave them out, so a time point's response there uses all data.
     """
     assessments = list(
         TumourAssessment.objects.filter(patient=patient, status="complete")
@@ -327,7 +337,12 @@ def recist_evaluation(
             return blank(f"target {lesion.label} has no baseline measurement", baseline)
         targets.append(
             TargetLesion(
-                str(lesion.pk), lesion.organ_group, tenths, bool(lesion.is_nodal), lesion.is_bone, lesion.locally_treated
+                str(lesion.pk),
+                lesion.organ_group,
+                tenths,
+                bool(lesion.is_nodal),
+                lesion.is_bone,
+                lesion.locally_treated,
             )
         )
     non_targets = [
@@ -352,6 +367,7 @@ def recist_evaluation(
         origin_date=patient.enrolment_date or baseline_date,
         baseline=Baseline(baseline_date, tuple(targets), tuple(non_targets)),
         time_points=tuple(time_points),
+        window_limits=window_limits or ResponseWindowLimits(),
     )
     try:
         response = evaluate(data, recist_settings(trial=patient.trial))
@@ -365,7 +381,7 @@ def percent(value: Fraction | None) -> Decimal | None:
     """A stored percentage: one decimal, half away from zero (display uses the engine's ``format_percent``)."""
     if value is None:
         return None
-    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.1"), rounding="ROUND_HALF_UP")
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 # Derived values shown beside each form ----------------------------------------------------------------------------
@@ -419,6 +435,10 @@ def treatment_derived_values(*, treatment: LocalAblativeTreatment) -> list[tuple
     return values
 
 
+PART_LABELS = {**RESPONSE_LABELS, "NE": "NE", "NONE": "None (no such lesions to assess)"}
+NEW_LESION_LABELS = {"NO": "None", "YES": "Yes (unequivocal)", "EQUIVOCAL": "Equivocal"}
+
+
 def _mm(tenths: int | None) -> str | None:
     return format_mm(tenths) if tenths is not None else None
 
@@ -450,7 +470,11 @@ def assessment_derived_values(*, assessment: TumourAssessment) -> list[tuple[str
         return values
     investigator = RESPONSE_LABELS.get(assessment.investigator_response) if assessment.investigator_response else None
     values += [
-        ("Target sum", _mm(result.sum_tenths) or (f"{_mm(result.partial_sum_tenths)} (partial)" if result.partial_sum_tenths is not None else None)),
+        (
+            "Target sum",
+            _mm(result.sum_tenths)
+            or (f"{_mm(result.partial_sum_tenths)} (partial)" if result.partial_sum_tenths is not None else None),
+        ),
         ("Baseline sum", _mm(result.baseline_sum_tenths)),
         ("Change from baseline", _percent(result.change_from_baseline_percent)),
         ("Nadir", _mm(result.nadir_tenths)),
@@ -459,9 +483,9 @@ def assessment_derived_values(*, assessment: TumourAssessment) -> list[tuple[str
             "Change from nadir (mm)",
             format_signed_mm(result.change_from_nadir_tenths) if result.change_from_nadir_tenths is not None else None,
         ),
-        ("Target response", result.target_response_reported.value),
-        ("Non-target response", result.non_target_response.value),
-        ("New lesions", result.new_lesions.value),
+        ("Target response", PART_LABELS.get(result.target_response_reported.value)),
+        ("Non-target response", PART_LABELS.get(result.non_target_response.value)),
+        ("New lesions", NEW_LESION_LABELS.get(result.new_lesions.value)),
         ("Computed overall response (RECIST 1.1)", RESPONSE_LABELS[result.overall_response.value]),
         ("Investigator's overall response", investigator),
         ("Differs from the investigator's", _yes_no(result.discrepant) if investigator else None),
@@ -469,7 +493,3 @@ def assessment_derived_values(*, assessment: TumourAssessment) -> list[tuple[str
         ("RECIST engine", ALGORITHM_VERSION),
     ]
     return values
-
-
-def localisation_label(category: Localisation | None) -> str:
-    return category.label if category is not None else "—"

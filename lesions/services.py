@@ -64,7 +64,7 @@ def _errors(findings: list[Finding]) -> dict[str, list[str]]:
 
 
 def lesion_saved(*, lesion: Lesion) -> None:
-    assessments_recompute(patient=lesion.patient)
+    assessments_sync_computed(patient=lesion.patient)
 
 
 def lesion_save(
@@ -120,7 +120,7 @@ def treatment_apply(*, treatment: LocalAblativeTreatment, previous: Previous = (
             old.version += 1
             stamp(old, user=user, reason=f"Treatment record {treatment.pk} moved to another lesion")
             old.save()
-    assessments_recompute(patient=treatment.patient)
+    assessments_sync_computed(patient=treatment.patient)
 
 
 def local_treatment_save(
@@ -171,7 +171,7 @@ def assessment_rows_save(*, assessment: TumourAssessment, rows: AssessmentRows) 
     assessment.assessment_date = rows.latest_scan_date
     warnings = [finding for finding in findings if finding.severity == Severity.WARNING]
     queries_sync_automatic(record=assessment, findings=warnings, prefix=ROWS_QUERY_PREFIX)
-    assessments_recompute(patient=patient)
+    assessments_sync_computed(patient=patient)
 
 
 def _write(row: Any, values: dict[str, Any], *, user: Any, reason: str) -> None:
@@ -278,13 +278,14 @@ _NOT_COMPUTED: dict[str, Any] = {
 
 
 @transaction.atomic
-def assessments_recompute(*, patient: Patient) -> None:
+def assessments_sync_computed(*, patient: Patient) -> None:
     """Store the computed RECIST response of every tumour assessment of the patient, beside the investigator's,
     from every complete assessment at once (clinical-spec C6: a later confirmation or correction can change an
     earlier time point), and keep one automatic query per assessment whose computed response differs (C7).
 
-    Derived columns are written with ``update()``: they are not entered data (the rows they come from are
-    audited), and a recompute must not move the version a colleague's open form holds.
+    Derived columns are written with ``update()``, and only when they change: they are not entered data (the rows
+    they come from are audited), and a recompute must not move the version a colleague's open form holds. Called
+    inside every lesion write and by the outcomes recompute (``outcomes.services.patients``); idempotent.
     """
     evaluation = recist_evaluation(patient=patient)
     now = timezone.now()
@@ -329,5 +330,7 @@ def assessments_recompute(*, patient: Patient) -> None:
                             Severity.WARNING,
                         )
                     )
-        TumourAssessment.objects.filter(pk=assessment.pk).update(**values)
+        stored = {name: getattr(assessment, name) for name in values if name != "computed_at"}
+        if any(stored[name] != value for name, value in values.items() if name != "computed_at"):
+            TumourAssessment.objects.filter(pk=assessment.pk).update(**values)
         queries_sync_automatic(record=assessment, findings=findings, prefix=RECIST_QUERY_PREFIX)

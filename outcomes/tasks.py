@@ -59,7 +59,7 @@ def enqueue_patient_recompute(patient_id: int) -> None:
         return  # one recompute is already waiting; it will read this change too
     try:
         endpoints_recompute_for_patient.delay(patient_id)
-    except Exception:  # noqa: BLE001 — any broker failure; the data is saved and the sweep will catch up
+    except Exception:
         cache.delete(key)
         logger.exception("Could not enqueue the recompute of patient %s; the nightly sweep will repair it.", patient_id)
 
@@ -70,7 +70,7 @@ def enqueue_trial_summaries(trial_id: int) -> None:
         return
     try:
         trial_summaries_recompute.apply_async((trial_id,), countdown=settings.SUMMARY_DEBOUNCE_SECONDS)
-    except Exception:  # noqa: BLE001
+    except Exception:
         cache.delete(key)
         logger.exception("Could not enqueue the summaries of trial %s; the nightly sweep will repair them.", trial_id)
 
@@ -78,5 +78,5 @@ def enqueue_trial_summaries(trial_id: int) -> None:
 def enqueue_trial_sweep(trial_id: int) -> None:
     try:
         nightly_consistency_sweep.delay(trial_id)
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.exception("Could not enqueue the recompute of trial %s; the nightly sweep will repair it.", trial_id)

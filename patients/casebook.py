@@ -53,6 +53,8 @@ class Cell:
     model: type[CaseReportForm]
     record: CaseReportForm | None
     status: CellStatus
+    #: every record of a repeating visit-bound form at this visit (e.g. one LAT per treated lesion)
+    others: list[Cell] = field(default_factory=list)
 
     @property
     def look(self) -> tuple[str, str, str]:
@@ -122,11 +124,11 @@ def build_casebook(*, patient: Patient, today: date) -> Casebook:
         Query.objects.filter(patient=patient).exclude(status=QueryStatus.CLOSED).select_related("content_type")
     )
     queried = {(q.content_type_id, q.object_id) for q in open_queries}
-    by_visit: dict[tuple[type[CaseReportForm], int], CaseReportForm] = {}
+    by_visit: dict[tuple[type[CaseReportForm], int], list[CaseReportForm]] = defaultdict(list)
     for model, items in records.items():
         for record in items:
             if record.visit_id is not None:
-                by_visit.setdefault((model, record.visit_id), record)
+                by_visit[(model, record.visit_id)].append(record)
 
     rows: list[Row] = []
     if patient.enrolment_date is not None:
@@ -170,8 +172,11 @@ def build_casebook(*, patient: Patient, today: date) -> Casebook:
             if row.definition.kind not in model.crf.visit_kinds:
                 row.cells.append(None)
                 continue
-            record = by_visit.get((model, row.visit.pk)) if row.visit is not None else None
-            row.cells.append(Cell(model, record, cell_status(record, queried)))
+            found = by_visit.get((model, row.visit.pk), []) if row.visit is not None else []
+            first = found[0] if found else None
+            cell = Cell(model, first, cell_status(first, queried))
+            cell.others = [Cell(model, record, cell_status(record, queried)) for record in found[1:]]
+            row.cells.append(cell)
 
     logs = [Log(m, [Cell(m, r, cell_status(r, queried)) for r in records[m]]) for m in models if not m.crf.visit_kinds]
     return Casebook(patient=patient, columns=columns, rows=rows, logs=logs, open_queries=open_queries)

@@ -141,18 +141,19 @@ def _answers(rng: random.Random, level: float) -> dict[str, int | None]:
 
 def _visit(*, patient: Patient, user: Any, kind: str, occurrence: int, when: date) -> Visit:
     definition = patient.trial.visit_definitions.get(kind=kind)
-    existing = Visit.objects.filter(patient=patient, definition=definition, occurrence=occurrence).first()
+    existing: Visit | None = Visit.objects.filter(patient=patient, definition=definition, occurrence=occurrence).first()
     if existing is not None:
         return existing
-    return visit_record(
+    recorded: Visit = visit_record(
         user=user, patient=patient, definition=definition, occurrence=occurrence, status="done", visit_date=when
     )
+    return recorded
 
 
 def _fact_b(*, patient: Patient, user: Any, rng: random.Random, end: date) -> int:
     origin = patient.enrolment_date
-    if origin is None or (patient.trial.code == "cosmo" and rng.random() < 0.5):
-        return 0  # optional in COSMO: about half the sites use it
+    if origin is None or (patient.trial.code == "cosmo" and patient.sequence % 2):
+        return 0  # optional in COSMO: done for half the patients (by number, so a re-run decides the same)
     level = rng.uniform(0.45, 0.85)
     planned = [(VisitKind.SCREENING, 1, max(patient.consent_date, origin - timedelta(days=rng.randint(1, 14))))]
     planned += [(VisitKind.FOLLOW_UP, k, origin + timedelta(days=84 * k + rng.randint(-7, 7))) for k in range(1, 5)]
@@ -192,7 +193,10 @@ def _end_of_study(*, patient: Patient, user: Any, rng: random.Random, death: Dea
     elif patient.status == PatientStatus.OFF_STUDY:
         values = {"end_date": end}
         if rng.random() < 0.6:
-            values |= {"end_reason": EndOfStudyReason.WITHDREW_CONSENT, "withdrawal_data_use": WithdrawalDataUse.RECORDS}
+            values |= {
+                "end_reason": EndOfStudyReason.WITHDREW_CONSENT,
+                "withdrawal_data_use": WithdrawalDataUse.RECORDS,
+            }
         else:
             values |= {"end_reason": EndOfStudyReason.INVESTIGATOR_DECISION, "details": "Declining performance status."}
     else:
@@ -208,7 +212,7 @@ def _survival_status(
         return 0
     if death is not None:
         values: dict[str, Any] = {
-            "contact_date": min(today, death.death_date + timedelta(days=rng.randint(1, 14))),
+            "contact_date": min(today, (death.death_date or today) + timedelta(days=rng.randint(1, 14))),
             "vital_status": VitalStatus.DEAD,
             "method": ContactMethod.RECORDS,
         }

@@ -39,6 +39,7 @@ class CheckContext:
     patient: Any
     today: date
     completing: bool = False
+    user: Any = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def lookup(self, key: str, load: Callable[[], Any]) -> Any:

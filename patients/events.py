@@ -27,8 +27,9 @@ def _flush(connection: Any) -> None:
         patient_data_changed.send(sender="patients", patient_id=patient_id)
 
 
-def _flush_is_registered(connection: Any) -> bool:
-    return any(getattr(entry[1], "_patients_flush", False) for entry in connection.run_on_commit)
+def _flush_is_pending(connection: Any) -> bool:
+    """True when this transaction already has a flush waiting for its commit (and it has not run yet)."""
+    return any(getattr(entry[1], "_patients_flush_pending", False) for entry in connection.run_on_commit)
 
 
 _paused = threading.local()
@@ -53,13 +54,14 @@ def notify_patient_data_changed(patient_id: int) -> None:
     if not connection.in_atomic_block:
         patient_data_changed.send(sender="patients", patient_id=patient_id)
         return
-    if not _flush_is_registered(connection):
+    if not _flush_is_pending(connection):
         # First write of this transaction (or the earlier flush was discarded with a rolled-back savepoint).
         setattr(connection, _PENDING, set())
 
         def flush() -> None:
+            flush._patients_flush_pending = False  # type: ignore[attr-defined]
             _flush(connection)
 
-        flush._patients_flush = True  # type: ignore[attr-defined]
+        flush._patients_flush_pending = True  # type: ignore[attr-defined]
         transaction.on_commit(flush)
     getattr(connection, _PENDING).add(patient_id)

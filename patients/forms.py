@@ -15,7 +15,12 @@ from .models import Patient, Sex, VisitStatus
 
 
 class DateInput(forms.DateInput):
+    """An HTML date input: the browser shows the local format but sends and expects ISO dates."""
+
     input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None, format: str | None = None) -> None:  # noqa: A002
+        super().__init__(attrs=attrs, format=format or "%Y-%m-%d")
 
 
 class PatientRegistrationForm(forms.Form):

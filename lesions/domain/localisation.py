@@ -51,7 +51,8 @@ class AnatomicalSite:
     """One code of the site dictionary.
 
     ``organ`` is the organ a target counts against for "two per organ" (so every bone code says ``"bone"`` and
-    every node code ``"lymph node"``). ``nodal`` is what the code says about the lesion being a lymph node:
+    every node code ``"lymph node"``; a lesion recorded as a node counts with the nodes whatever its code).
+    ``nodal`` is what the code says about the lesion being a lymph node:
     True or False when the code makes it obvious, None when it does not (an axillary recurrence may be a node or
     soft tissue) and the site must say. ``measurable`` is False for sites RECIST never measures
     (leptomeningeal disease, Eisenhauer 2009 §3.1.2).
@@ -165,7 +166,9 @@ class PatientLocalisation:
         return self.category is Localisation.MIXED
 
 
-def patient_localisation(oligoprogressive_site_codes: Iterable[str], version: str = CURRENT_VERSION) -> PatientLocalisation:
+def patient_localisation(
+    oligoprogressive_site_codes: Iterable[str], version: str = CURRENT_VERSION
+) -> PatientLocalisation:
     """Category of the patient's oligoprogression from the site codes of their oligoprogressive lesions (D18).
 
     One category among them is the patient's; two or more make the patient ``MIXED``; none gives None.

@@ -193,7 +193,8 @@ class FactB(CaseReportForm):
             ("FACT-B total", scores.total),
             ("TOI", scores.trial_outcome_index),
         ):
-            values.append((label, _score_text(composite.score, composite.invalid_reason or "")))
+            reason = (composite.invalid_reason or "").removeprefix(f"{label}: ")
+            values.append((label, _score_text(composite.score, reason)))
         return values
 
 
@@ -214,7 +215,12 @@ class ContactMethod(models.TextChoices):
 
 def _alive_not_after_death(record: Any, context: CheckContext) -> Iterable[Finding]:
     death_date = _death_date(context)
-    if record.vital_status == VitalStatus.ALIVE and record.contact_date and death_date and record.contact_date > death_date:
+    if (
+        record.vital_status == VitalStatus.ALIVE
+        and record.contact_date
+        and death_date
+        and record.contact_date > death_date
+    ):
         yield Finding(
             "contact_date",
             f"The patient is recorded as alive after the recorded death ({death_date}).",
@@ -383,6 +389,8 @@ class Death(CaseReportForm):
 
     class Meta:
         verbose_name = "death"
+        # The edit check gives the readable message; the constraint holds under concurrent saves.
+        constraints = [models.UniqueConstraint(fields=["patient"], name="one_death_per_patient")]
 
     def may_postdate_death(self) -> bool:
         return True
@@ -433,7 +441,11 @@ def _death_reason_needs_death(record: Any, context: CheckContext) -> Iterable[Fi
 
 
 def _decision_explained(record: Any, context: CheckContext) -> Iterable[Finding]:
-    if context.completing and record.end_reason == EndOfStudyReason.INVESTIGATOR_DECISION and not record.details.strip():
+    if (
+        context.completing
+        and record.end_reason == EndOfStudyReason.INVESTIGATOR_DECISION
+        and not record.details.strip()
+    ):
         yield Finding("details", "Explain the investigator's decision.", "details_missing")
 
 
@@ -474,6 +486,7 @@ class EndOfStudy(CaseReportForm):
     class Meta:
         verbose_name = "end of study"
         verbose_name_plural = "end of study"
+        constraints = [models.UniqueConstraint(fields=["patient"], name="one_end_of_study_per_patient")]
 
     def may_postdate_death(self) -> bool:
         return True

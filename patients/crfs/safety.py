@@ -130,7 +130,6 @@ def _attribution(label: str) -> models.CharField:  # type: ignore[type-arg]
         max_length=10,
         choices=AttributionLevel.choices,
         blank=True,
-        help_text="Leave empty when the patient did not receive it.",
     )
 
 
@@ -375,10 +374,11 @@ class AdverseEvent(CaseReportForm):
         return calc.susar_clock(sponsor_awareness=self.reported_to_sponsor_date, fatal_or_life_threatening=fatal)
 
     def term_label(self) -> str:
-        if self.term_id is None:
+        term = self.term if self.term_id is not None else None
+        if term is None:
             return "Adverse event"
         other = (self.other_specify or "").strip()
-        return f"{self.term.term}: {other}" if other and self.term.is_other_specify else self.term.term
+        return f"{term.term}: {other}" if other and term.is_other_specify else term.term
 
     def summary(self) -> str:
         grade = f" grade {self.grade}" if self.grade else ""
@@ -388,12 +388,7 @@ class AdverseEvent(CaseReportForm):
 
     def derived_values(self) -> list[tuple[str, Any]]:
         yes_no = {True: "Yes", False: "No"}
-        values: list[tuple[str, Any]] = []
-        if self.term_id is not None and self.grade:
-            values.append(
-                (f"CTCAE grade {self.grade}", self.term.grade_text(self.grade) or "not defined for this term")
-            )
-        values += [
+        values: list[tuple[str, Any]] = [
             ("Serious (ICH E2A)", yes_no[self.is_serious]),
             ("Treatment-related", yes_no[self.is_treatment_related]),
             ("LAT-related", yes_no[self.is_lat_related]),
@@ -445,6 +440,12 @@ class TreatmentDecision(models.TextChoices):
 
 
 VISCERAL_ORGAN_FIELDS = ("organ_liver", "organ_lung_pleura", "organ_bone_marrow", "organ_cns", "organ_other")
+ORGAN_LABELS = {
+    "organ_liver": "liver",
+    "organ_lung_pleura": "lung / pleura",
+    "organ_bone_marrow": "bone marrow",
+    "organ_cns": "central nervous system",
+}
 
 
 def _an_organ(record: Any, context: CheckContext) -> Iterable[Finding]:
@@ -516,10 +517,10 @@ class VisceralCrisis(CaseReportForm):
     progression, attested by the investigator. Counted as its own endpoint; a PFS event only with a progression."""
 
     onset_date = models.DateField("onset date", null=True, blank=True)
-    organ_liver = _yes("liver")
-    organ_lung_pleura = _yes("lung / pleura")
-    organ_bone_marrow = _yes("bone marrow")
-    organ_cns = _yes("central nervous system")
+    organ_liver = _yes(ORGAN_LABELS["organ_liver"])
+    organ_lung_pleura = _yes(ORGAN_LABELS["organ_lung_pleura"])
+    organ_bone_marrow = _yes(ORGAN_LABELS["organ_bone_marrow"])
+    organ_cns = _yes(ORGAN_LABELS["organ_cns"])
     organ_other = _yes("other organ")
     organ_other_specify = models.CharField("other organ, specify", max_length=200, blank=True)
 
@@ -570,8 +571,7 @@ class VisceralCrisis(CaseReportForm):
         return self.treatment_decision == TreatmentDecision.OTHER
 
     def organs(self) -> list[str]:
-        names = [str(self._meta.get_field(name).verbose_name) for name in VISCERAL_ORGAN_FIELDS[:-1]]
-        found = [name for name, field in zip(names, VISCERAL_ORGAN_FIELDS, strict=False) if getattr(self, field)]
+        found = [label for name, label in ORGAN_LABELS.items() if getattr(self, name)]
         if self.organ_other:
             found.append(self.organ_other_specify.strip() or "other")
         return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
-from crispy_forms.layout import HTML, Column, Field, Fieldset, Layout, Row
+from crispy_forms.layout import Column, Field, Fieldset, Layout, Row
 from django import forms
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
@@ -45,7 +45,10 @@ class CtcaeGradeSelect(forms.Select):
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
         select = super().render(name, value, attrs, renderer)
         select_id = (attrs or {}).get("id") or self.attrs.get("id") or f"id_{name}"
-        term_id = select_id[: -len(name)] + self.term_field if select_id.endswith(name) else f"id_{self.term_field}"
+        # The term field's id, with the same form prefix as this one ("id_" + ["prefix-"] + name).
+        prefix = name.rsplit("-", 1)[0] + "-" if "-" in name else ""
+        id_start = select_id[: -len(name)] if select_id.endswith(name) else "id_"
+        term_id = f"{id_start}{prefix}{self.term_field}"
         catalogue = grade_catalogue(CtcaeTerm.objects.only("id", "term", *(f"grade_{g}" for g in range(1, 6))))
         snippet = render_to_string(
             self.snippet,
@@ -60,20 +63,21 @@ class AdverseEventForm(CrfForm):
         fields = data_fields(AdverseEvent)
         widgets = {
             "grade": CtcaeGradeSelect(choices=[("", "—"), *GRADE_CHOICES]),
-            "other_specify": forms.TextInput,
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         term = self.fields["term"]
-        terms = CtcaeTerm.objects.only("id", "soc", "term").order_by("soc", "term")
+        terms = list(CtcaeTerm.objects.only("id", "soc", "term").order_by("soc", "term"))
         # Grouped by system organ class: 837 terms are found by typing within 26 groups.
         grouped: list[Any] = [("", "— choose a CTCAE term —")]
         grouped += [(soc, [(t.pk, t.term) for t in items]) for soc, items in groupby(terms, key=lambda t: t.soc)]
         term.choices = grouped  # type: ignore[attr-defined]
-        term.help_text = "CTCAE v5.0, grouped by system organ class. Only the grades that exist for it are offered."
-        if not CtcaeTerm.objects.exists():
-            term.help_text = "The CTCAE term list is not loaded: ask the sponsor admin to run manage.py import_ctcae."
+        term.help_text = (
+            "CTCAE v5.0, grouped by system organ class. Only the grades that exist for it are offered."
+            if terms
+            else "The CTCAE term list is not loaded: ask the sponsor admin to run manage.py import_ctcae."
+        )
         self.helper.layout = Layout(
             Fieldset(
                 "Event",
@@ -103,7 +107,8 @@ class AdverseEventForm(CrfForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         term: CtcaeTerm | None = cleaned.get("term")
         grade = cleaned.get("grade")
         if term is not None and grade not in (None, ""):
@@ -126,6 +131,10 @@ class VisceralCrisisForm(CrfForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.NullBooleanSelect):
+                # None is "not looked for", not "unknown".
+                field.widget.choices = [("unknown", "Not assessed"), ("true", "Yes"), ("false", "No")]
         lab = {"css_class": "col-md-3"}
         self.helper.layout = Layout(
             "onset_date",
@@ -145,11 +154,6 @@ class VisceralCrisisForm(CrfForm):
             ),
             Fieldset(
                 "Investigator attestation and decision",
-                HTML(
-                    '<p class="small text-secondary">ABC consensus: visceral crisis is severe organ dysfunction as '
-                    "assessed by signs and symptoms, laboratory studies and rapid progression of disease; it is not "
-                    "the mere presence of visceral metastases.</p>"
-                ),
                 "abc_definition_met",
                 Row(Column("treatment_decision"), Column("treatment_decision_specify")),
             ),

@@ -36,7 +36,7 @@ def _errors(findings: list[Finding]) -> dict[str, list[str]]:
     return errors
 
 
-def crf_check(record: CaseReportForm, *, patient: Patient, completing: bool) -> list[Finding]:
+def crf_check(record: CaseReportForm, *, patient: Patient, completing: bool, user: Any = None) -> list[Finding]:
     """Completeness and edit checks for ``record`` as it would be saved; nothing is written."""
     findings: list[Finding] = []
     if completing:
@@ -47,9 +47,24 @@ def crf_check(record: CaseReportForm, *, patient: Patient, completing: bool) -> 
                 findings.append(
                     Finding(name, f"{label.capitalize()} is required to mark the form complete.", "required")
                 )
-    context = CheckContext(patient=patient, today=timezone.localdate(), completing=completing)
+    context = CheckContext(patient=patient, today=timezone.localdate(), completing=completing, user=user)
     findings.extend(record.crf.rules.run(record, context))
     return findings
+
+
+def _check_visit(model: type[CaseReportForm], visit: Visit | None) -> None:
+    """A visit-bound form belongs to a done visit of a kind it is collected at; a patient-level log has no visit."""
+    kinds = model.crf.visit_kinds
+    if not kinds:
+        if visit is not None:
+            raise ValidationError({"visit": f"{model.crf.name} is a patient-level record, not part of a visit."})
+        return
+    if visit is None:
+        raise ValidationError({"visit": f"{model.crf.name} is entered at a visit: choose the visit."})
+    if visit.definition.kind not in kinds:
+        raise ValidationError({"visit": f"{model.crf.name} is not collected at {visit}."})
+    if visit.status != "done":
+        raise ValidationError({"visit": f"Record {visit} as done before entering its forms."})
 
 
 @transaction.atomic
@@ -80,22 +95,33 @@ def crf_save(
     if unknown:
         raise ValidationError({name: "Not a field of this form." for name in sorted(unknown)})
 
-    creating = instance is None
-    if instance is None:
-        instance = model(patient=patient, site_id=patient.site_id, visit=visit)
+    creating = instance is None or instance.pk is None
+    if creating:
+        # An unsaved instance may come from a form that attached pending child rows for the rules to read.
+        _check_visit(model, visit)
+        instance = instance or model()
+        instance.patient, instance.site_id, instance.visit = patient, patient.site_id, visit
     elif instance.patient_id != patient.pk:
         raise ValidationError("This record belongs to another patient.")
     was_complete = instance.is_complete
     if not creating:
-        # A draft may be edited freely (its history still records each save); a complete form needs a reason.
-        reason = require_reason(reason) if was_complete or complete else (reason.strip() or DRAFT_EDIT_REASON)
+        # A draft may be edited and completed freely (its history records each save); a complete form needs a reason.
+        if was_complete:
+            reason = require_reason(reason)
+        else:
+            reason = reason.strip() or ("Form completed" if complete else DRAFT_EDIT_REASON)
         if was_complete and not complete:
             raise ValidationError("A complete form stays complete; correct it with a reason instead.")
     for name, value in values.items():
         setattr(instance, name, value)
     completing = complete or was_complete
+    # Field types and validators first, so the rules compare dates with dates and numbers with numbers.
+    try:
+        instance.clean_fields(exclude=[f.name for f in model._meta.fields if f.name not in values])
+    except ValidationError as error:
+        raise ValidationError(error.message_dict) from error
 
-    findings = crf_check(instance, patient=patient, completing=completing)
+    findings = crf_check(instance, patient=patient, completing=completing, user=user)
     blocking = [f for f in findings if f.severity == Severity.ERROR]
     if blocking:
         raise ValidationError(_errors(blocking))
@@ -120,6 +146,7 @@ def crf_save(
     instance.save()
     if save_children is not None:
         save_children(instance)
-    queries_sync_automatic(record=instance, findings=[f for f in findings if f.severity == Severity.WARNING])
+    if completing:  # warnings become queries only on a completed form; a draft is still being written
+        queries_sync_automatic(record=instance, findings=[f for f in findings if f.severity == Severity.WARNING])
     notify_patient_data_changed(patient.pk)
     return instance

@@ -19,14 +19,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from trials.audit import stamp
-from trials.models import Role
+from trials.models import Role, VisitKind
 from trials.permissions import Capability, require
 
 from ..crf import CaseReportForm
 from ..crfs.enrolment import Enrolment, enrolment_model_for
 from ..events import notify_patient_data_changed
-from ..models import Patient, PatientStatus, Visit
+from ..models import Patient, PatientStatus, Visit, VisitStatus
 from .crfs import crf_save
+from .visits import visit_record
 
 #: The form field (not a model field) by which the entry screen asks for the confirmation.
 CONFIRMATION_FIELD = "investigator_confirmation"
@@ -100,6 +101,23 @@ def enrolment_patient_sync(*, record: CaseReportForm, user: Any) -> None:
 
 
 @transaction.atomic
+def _enrolment_visit(*, user: Any, patient: Patient, model: type[CaseReportForm], values: dict[str, Any]) -> Visit:
+    """The enrolment visit, recorded as done on the registration / randomisation date when it is not yet."""
+    definition = patient.trial.visit_definitions.get(kind=VisitKind.ENROLMENT)
+    existing = Visit.objects.filter(patient=patient, definition=definition, occurrence=1).first()
+    if existing is not None:
+        return existing
+    date_field = "randomisation_date" if patient.trial.is_randomised else "registration_date"
+    try:
+        with transaction.atomic():
+            return visit_record(
+                user=user, patient=patient, definition=definition, occurrence=1, status=VisitStatus.DONE,
+                visit_date=values.get(date_field),
+            )
+    except ValidationError as error:
+        raise ValidationError({date_field: error.messages}) from error
+
+
 def enrolment_complete(
     *,
     user: Any,
@@ -116,6 +134,8 @@ def enrolment_complete(
         raise ValidationError(f"{patient.trial} has no registration or randomisation form.")
     # Serialise enrolments of one patient: a second request waits here, then its checks see the first's record.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    if visit is None and instance is None:
+        visit = _enrolment_visit(user=user, patient=patient, model=model, values=values)
 
     return crf_save(
         user=user,

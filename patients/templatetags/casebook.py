@@ -7,12 +7,36 @@ from typing import Any
 from django import template
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
 
 @register.simple_tag
 def cell_link(cell: Any, patient: Any, visit: Any, can_edit: bool) -> str:
+    """The cell's icon(s); a repeating form at a done visit also gets an "add another" link."""
+    links = [_one_link(cell, patient, visit, can_edit)]
+    links += [_one_link(other, patient, visit, can_edit) for other in cell.others]
+    if (
+        cell.model.crf.repeating
+        and cell.record is not None
+        and can_edit
+        and visit is not None
+        and visit.status == "done"
+    ):
+        url = reverse("patients:crf_new", kwargs={"subject_id": patient.subject_id, "code": cell.model.crf.code})
+        links.append(
+            format_html(
+                '<a href="{}?visit={}" title="Add another {}"><i class="bi bi-plus-square"></i></a>',
+                url,
+                visit.pk,
+                cell.model.crf.name,
+            )
+        )
+    return mark_safe(" ".join(str(link) for link in links))  # noqa: S308 — each part is built by format_html
+
+
+def _one_link(cell: Any, patient: Any, visit: Any, can_edit: bool) -> str:
     label, icon, colour = cell.look
     code = cell.model.crf.code
     if cell.record is not None:

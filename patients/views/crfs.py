@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -48,8 +48,8 @@ def _derived(record: CaseReportForm) -> list[tuple[str, Any]]:
         return []
     try:
         return list(derive())
-    except (TypeError, ValueError, ArithmeticError, AttributeError):
-        return []
+    except (TypeError, ValueError, ArithmeticError, AttributeError, ObjectDoesNotExist):
+        return []  # an incomplete draft: the panel shows what it can once the inputs are there
 
 
 def _values(form: CrfForm, model: type[CaseReportForm]) -> dict[str, Any]:

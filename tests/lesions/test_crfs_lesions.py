@@ -115,7 +115,12 @@ def derived(record: Any) -> dict[str, Any]:
 
 def test_a_complete_lesion_is_saved_with_organ_and_node_filled_from_its_site(cast: Cast, coordinator: Any) -> None:
     lesion = add_lesion(coordinator, cast.patient_a, **NODE)
-    assert (lesion.status, lesion.organ, lesion.nodal, lesion.site_id) == ("complete", "lymph node", True, cast.site_a.pk)
+    assert (lesion.status, lesion.organ, lesion.nodal, lesion.site_id) == (
+        "complete",
+        "lymph node",
+        True,
+        cast.site_a.pk,
+    )
     assert derived(lesion)["Localisation category"] == "Distant nodal / soft tissue"
     assert derived(lesion)["Organ (for two targets per organ)"] == "lymph node"
     assert derived(lesion)["Baseline measurement"] == "20.0 mm"
@@ -129,10 +134,12 @@ def test_a_draft_lesion_saves_half_filled_but_completing_names_what_is_missing(c
     assert Lesion.objects.count() == 1
 
 
-def test_a_label_is_unique_for_the_patient_whatever_its_case(cast: Cast, coordinator: Any) -> None:
+def test_a_label_is_unique_for_the_patient_and_well_formed(cast: Cast, coordinator: Any) -> None:
     add_lesion(coordinator, cast.patient_a, **TARGET)
-    errors = refused(lambda: add_lesion(coordinator, cast.patient_a, **{**BONE, "label": "t1"}))
+    errors = refused(lambda: add_lesion(coordinator, cast.patient_a, **{**BONE, "label": "T1"}))
     assert errors == {"label": ["Label T1 is already used by another lesion of this patient."]}
+    lower = refused(lambda: add_lesion(coordinator, cast.patient_a, **{**BONE, "label": "t1"}))
+    assert lower == {"label": ['Letters then a number, e.g. "T1", "NT2", "NEW1".']}
     assert Lesion.objects.count() == 1
     add_lesion(coordinator, cast.patient_a, **{**BONE, "label": "NT9"})
 
@@ -169,7 +176,9 @@ def test_at_most_five_targets(cast: Cast, coordinator: Any) -> None:
 )
 def test_at_most_two_targets_per_organ(cast: Cast, coordinator: Any, codes: list[str], organ: str) -> None:
     for number, code in enumerate(codes[:2], start=1):
-        add_lesion(coordinator, cast.patient_a, **{**TARGET, "label": f"T{number}", "site_code": code, "baseline_tenths": 200})
+        add_lesion(
+            coordinator, cast.patient_a, **{**TARGET, "label": f"T{number}", "site_code": code, "baseline_tenths": 200}
+        )
     third = {**TARGET, "label": "T3", "site_code": codes[2], "baseline_tenths": 200}
     errors = refused(lambda: add_lesion(coordinator, cast.patient_a, **third))
     assert errors == {"role": [f"At most 2 target lesions per organ; {organ} has 3."]}
@@ -198,7 +207,9 @@ def test_a_target_is_big_enough_to_measure(cast: Cast, coordinator: Any, code: s
 
 @pytest.mark.parametrize(("role", "tenths"), [("target", 0), ("target", 5000), ("non_target", 0), ("non_target", 5000)])
 def test_a_baseline_diameter_is_above_0_and_below_500_mm(cast: Cast, coordinator: Any, role: str, tenths: int) -> None:
-    errors = refused(lambda: add_lesion(coordinator, cast.patient_a, **{**TARGET, "role": role, "baseline_tenths": tenths}))
+    errors = refused(
+        lambda: add_lesion(coordinator, cast.patient_a, **{**TARGET, "role": role, "baseline_tenths": tenths})
+    )
     assert list(errors) == ["baseline_tenths"]
     assert not Lesion.objects.exists()
     add_lesion(coordinator, cast.patient_a, **{**TARGET, "role": role, "baseline_tenths": 4999})
@@ -229,8 +240,14 @@ def test_an_axillary_lesion_must_say_whether_it_is_a_node(cast: Cast, coordinato
     ("values", "field"),
     [
         ({"first_seen_date": timezone.localdate() + timedelta(days=1)}, "first_seen_date"),
-        ({"locally_treated": True, "locally_treated_date": timezone.localdate() + timedelta(days=1)}, "locally_treated_date"),
-        ({"locally_treated": True, "locally_treated_date": date(2025, 2, 1)}, "locally_treated_date"),  # before first seen
+        (
+            {"locally_treated": True, "locally_treated_date": timezone.localdate() + timedelta(days=1)},
+            "locally_treated_date",
+        ),
+        (
+            {"locally_treated": True, "locally_treated_date": date(2025, 2, 1)},
+            "locally_treated_date",
+        ),  # before first seen
         ({"locally_treated": True}, "locally_treated_date"),  # needs its date to complete
     ],
 )
@@ -304,6 +321,7 @@ def test_the_lesion_form_takes_millimetres_and_stores_tenths(client: Any, cast: 
     assert (lesion.label, lesion.baseline_tenths) == ("T1", 305)
     page = client.get(response.url)
     assert 'value="30.5"' in page.content.decode()
+    assert 'name="first_seen_date" value="2025-03-01"' in page.content.decode()
     assert dict(page.context["derived"])["Localisation category"] == "Visceral"
 
 
@@ -322,7 +340,9 @@ def test_the_lesion_form_shows_an_edit_check_beside_its_field(client: Any, cast:
 # CRF 7: local ablative treatment ---------------------------------------------------------------------------------
 
 
-def test_sabr_marks_the_lesion_locally_treated_with_a_reason_and_shows_bed_and_eqd2(cast: Cast, coordinator: Any) -> None:
+def test_sabr_marks_the_lesion_locally_treated_with_a_reason_and_shows_bed_and_eqd2(
+    cast: Cast, coordinator: Any
+) -> None:
     lesion = add_lesion(coordinator, cast.patient_a, **OLIGO)
     treatment = add_treatment(coordinator, cast.patient_a, lesion, **SABR)
     lesion.refresh_from_db()
@@ -339,9 +359,14 @@ def test_sabr_marks_the_lesion_locally_treated_with_a_reason_and_shows_bed_and_e
 
 @pytest.mark.parametrize(
     ("values", "bed", "eqd2"),
-    [({"total_dose_gy": Decimal(35), "fractions": 5}, "59.50", "49.58"), ({"total_dose_gy": Decimal(20), "fractions": 1}, "60.00", "50.00")],
+    [
+        ({"total_dose_gy": Decimal(35), "fractions": 5}, "59.50", "49.58"),
+        ({"total_dose_gy": Decimal(20), "fractions": 1}, "60.00", "50.00"),
+    ],
 )
-def test_bed_and_eqd2_follow_the_course(cast: Cast, coordinator: Any, values: dict[str, Any], bed: str, eqd2: str) -> None:
+def test_bed_and_eqd2_follow_the_course(
+    cast: Cast, coordinator: Any, values: dict[str, Any], bed: str, eqd2: str
+) -> None:
     treatment = LocalAblativeTreatment(patient=cast.patient_a, modality="sabr", **values)
     assert (derived(treatment)["BED₁₀ (Gy)"], derived(treatment)["EQD2₁₀ (Gy)"]) == (Decimal(bed), Decimal(eqd2))
 
@@ -415,13 +440,19 @@ def test_sabr_at_35_gy_per_fraction_and_100_gy_is_plausible(cast: Cast, coordina
 
 def test_a_treatment_before_consent_names_consent(cast: Cast, coordinator: Any) -> None:
     lesion = add_lesion(coordinator, cast.patient_a, **{**OLIGO, "first_seen_date": date(2025, 1, 2)})
-    errors = refused(lambda: add_treatment(coordinator, cast.patient_a, lesion, **{**SABR, "start_date": date(2025, 3, 1)}))
+    errors = refused(
+        lambda: add_treatment(coordinator, cast.patient_a, lesion, **{**SABR, "start_date": date(2025, 3, 1)})
+    )
     assert any("consent" in message for message in errors["start_date"])
 
 
 @pytest.mark.parametrize(
     ("modality", "missing"),
-    [("sabr", {"total_dose_gy", "fractions", "end_date", "technique"}), ("surgery", {"procedure", "margin"}), ("rfa", {"approach"})],
+    [
+        ("sabr", {"total_dose_gy", "fractions", "end_date", "technique"}),
+        ("surgery", {"procedure", "margin"}),
+        ("rfa", {"approach"}),
+    ],
 )
 def test_a_draft_treatment_may_lack_its_modality_fields_but_completing_needs_them(
     cast: Cast, coordinator: Any, modality: str, missing: set[str]
@@ -431,6 +462,39 @@ def test_a_draft_treatment_may_lack_its_modality_fields_but_completing_needs_the
     assert set(refused(lambda: add_treatment(coordinator, cast.patient_a, lesion, **values))) == missing
     draft = add_treatment(coordinator, cast.patient_a, lesion, complete=False, **values)
     assert draft.status == "draft"
+
+
+def test_a_treated_lesion_cannot_be_unmarked_on_the_register(cast: Cast, coordinator: Any) -> None:
+    lesion = add_lesion(coordinator, cast.patient_a, **OLIGO)
+    add_treatment(coordinator, cast.patient_a, lesion, **SABR)
+    errors = refused(
+        lambda: services.lesion_save(
+            user=coordinator,
+            patient=cast.patient_a,
+            instance=Lesion.objects.get(pk=lesion.pk),
+            values={"locally_treated": False, "locally_treated_date": None},
+            complete=True,
+            reason="Not treated",
+        )
+    )
+    assert list(errors) == ["locally_treated"]
+    assert Lesion.objects.get(pk=lesion.pk).locally_treated
+
+
+def test_a_register_form_opened_before_the_treatment_is_refused_as_stale(cast: Cast, coordinator: Any) -> None:
+    lesion = add_lesion(coordinator, cast.patient_a, **OLIGO)
+    opened = lesion.version
+    add_treatment(coordinator, cast.patient_a, lesion, **SABR)
+    with pytest.raises(ValidationError, match="changed by someone else"):
+        services.lesion_save(
+            user=coordinator,
+            patient=cast.patient_a,
+            instance=Lesion.objects.get(pk=lesion.pk),
+            values={"organ": "left adrenal"},
+            complete=True,
+            reason="Side",
+            expected_version=opened,
+        )
 
 
 def test_moving_a_treatment_to_another_lesion_unmarks_the_first(cast: Cast, coordinator: Any) -> None:

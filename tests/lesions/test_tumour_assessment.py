@@ -126,7 +126,11 @@ def test_a_follow_up_stores_the_computed_response_beside_the_investigators(
 ) -> None:
     # 21.0 + 14.0 = 35.0 mm: exactly −30 % from 50.0 mm, so PR (clinical-spec C03).
     assessment = follow_up(coordinator, cast.patient_a, rows(register, 210, 140), response="PR")
-    assert (assessment.investigator_response, assessment.computed_response, assessment.response_differs) == ("PR", "PR", False)
+    assert (assessment.investigator_response, assessment.computed_response, assessment.response_differs) == (
+        "PR",
+        "PR",
+        False,
+    )
     assert (assessment.target_sum_tenths, assessment.baseline_sum_tenths, assessment.nadir_tenths) == (350, 500, 500)
     assert assessment.change_from_baseline_percent == Decimal("-30.0")
     assert assessment.assessment_date == SCAN
@@ -139,8 +143,14 @@ def test_a_computed_response_that_differs_is_stored_beside_the_investigators_wit
 ) -> None:
     # 40.0 + 25.0 = 65.0 mm: +30 % and +15 mm over the nadir 50.0 mm, so PD; the investigator says SD.
     assessment = follow_up(coordinator, cast.patient_a, rows(register, 400, 250), response="SD")
-    assert (assessment.investigator_response, assessment.computed_response, assessment.response_differs) == ("SD", "PD", True)
-    assert [(q.field_name, q.check_code) for q in open_queries(assessment)] == [("investigator_response", "recist:discrepancy")]
+    assert (assessment.investigator_response, assessment.computed_response, assessment.response_differs) == (
+        "SD",
+        "PD",
+        True,
+    )
+    assert [(q.field_name, q.check_code) for q in open_queries(assessment)] == [
+        ("investigator_response", "recist:discrepancy")
+    ]
     client.force_login(coordinator)
     page = client.get(
         reverse(
@@ -151,7 +161,11 @@ def test_a_computed_response_that_differs_is_stored_beside_the_investigators_wit
     shown = dict(page.context["derived"])
     assert (shown["Computed overall response (RECIST 1.1)"], shown["Investigator's overall response"]) == ("PD", "SD")
     assert shown["Differs from the investigator's"] == "Yes"
-    assert (shown["Target sum"], shown["Change from baseline"], shown["Change from nadir"]) == ("65.0 mm", "+30.0 %", "+30.0 %")
+    assert (shown["Target sum"], shown["Change from baseline"], shown["Change from nadir"]) == (
+        "65.0 mm",
+        "+30.0 %",
+        "+30.0 %",
+    )
     # A correction of the measurements, with a reason, recomputes and closes the query; the investigator's stays.
     services.tumour_assessment_save(
         user=coordinator,
@@ -164,7 +178,11 @@ def test_a_computed_response_that_differs_is_stored_beside_the_investigators_wit
         reason="Transcription error on T1, corrected from the CT report",
     )
     assessment.refresh_from_db()
-    assert (assessment.investigator_response, assessment.computed_response, assessment.response_differs) == ("SD", "SD", False)
+    assert (assessment.investigator_response, assessment.computed_response, assessment.response_differs) == (
+        "SD",
+        "SD",
+        False,
+    )
     assert open_queries(assessment) == []
     row = TargetMeasurement.objects.get(assessment=assessment, lesion=register["T1"])
     assert row.history.latest().history_change_reason == "Transcription error on T1, corrected from the CT report"
@@ -207,7 +225,9 @@ def test_a_confirmed_equivocal_lesion_dates_progression_back(
     earlier = NewLesion.objects.get()
     later_scan = SCAN + timedelta(days=84)
     confirming = NewLesionRow("YES", later_scan, "LIVER", confirms=earlier)
-    follow_up(coordinator, cast.patient_a, rows(register, scan=later_scan, new=(confirming,)), response="PD", occurrence=2)
+    follow_up(
+        coordinator, cast.patient_a, rows(register, scan=later_scan, new=(confirming,)), response="PD", occurrence=2
+    )
     first.refresh_from_db()
     assert (first.computed_response, first.response_differs) == ("PD", True)  # D27: PD dated to the equivocal scan
     assert [q.check_code for q in open_queries(first)] == ["recist:discrepancy"]
@@ -246,7 +266,9 @@ def test_bad_target_rows_are_refused_and_save_nothing(
 def test_a_follow_up_scan_is_after_the_baseline_scan(cast: Cast, coordinator: Any, register: dict[str, Lesion]) -> None:
     # A patient treated on the day of randomisation and scanned at baseline after it (a window breach upstream).
     add_baseline(coordinator, cast.patient_a, scan=TREATED_ON + timedelta(days=10))
-    errors = refused(lambda: follow_up(coordinator, cast.patient_a, rows(register, scan=TREATED_ON + timedelta(days=5))))
+    errors = refused(
+        lambda: follow_up(coordinator, cast.patient_a, rows(register, scan=TREATED_ON + timedelta(days=5)))
+    )
     assert any("after the baseline scan" in message for message in errors["targets"])
 
 
@@ -264,7 +286,9 @@ def test_a_target_row_is_consistent(
     given = rows(register)
     bad = target(register["T1"], "MEASURED", None, SCAN)
     before = counts()
-    errors = refused(lambda: follow_up(coordinator, cast.patient_a, AssessmentRows((bad, given.targets[1]), given.non_targets)))
+    errors = refused(
+        lambda: follow_up(coordinator, cast.patient_a, AssessmentRows((bad, given.targets[1]), given.non_targets))
+    )
     assert any(message in text for text in errors["targets"])
     assert counts() == before
 
@@ -298,7 +322,12 @@ def test_a_non_target_row_needs_its_scan_date(
     ],
 )
 def test_a_new_lesion_row_is_complete(
-    cast: Cast, coordinator: Any, register: dict[str, Lesion], baseline: TumourAssessment, row: NewLesionRow, message: str
+    cast: Cast,
+    coordinator: Any,
+    register: dict[str, Lesion],
+    baseline: TumourAssessment,
+    row: NewLesionRow,
+    message: str,
 ) -> None:
     before = counts()
     errors = refused(lambda: follow_up(coordinator, cast.patient_a, rows(register, new=(row,)), response="PD"))
@@ -314,7 +343,9 @@ def test_a_confirmation_links_to_an_earlier_equivocal_finding_only_once(
     later = SCAN + timedelta(days=84)
     bad = rows(register, scan=later, new=(NewLesionRow("YES", later, "LIVER", confirms=unequivocal),))
     errors = refused(lambda: follow_up(coordinator, cast.patient_a, bad, response="PD", occurrence=2))
-    assert errors["new_lesions"] == ["New lesion 1: it can only confirm an equivocal new lesion of an earlier assessment."]
+    assert errors["new_lesions"] == [
+        "New lesion 1: it can only confirm an equivocal new lesion of an earlier assessment."
+    ]
 
 
 def test_a_finding_confirmed_later_cannot_be_removed(
@@ -342,14 +373,16 @@ def test_a_finding_confirmed_later_cannot_be_removed(
             reason="Removing the finding",
         )
     )
-    assert "confirmed by a later assessment" in errors["new_lesions"][0]
+    assert "is confirmed by a later assessment: it stays." in errors["new_lesions"][0]
     assert NewLesion.objects.count() == 2
 
 
 def test_a_baseline_measures_every_target_and_has_no_new_lesions(
     cast: Cast, coordinator: Any, register: dict[str, Lesion]
 ) -> None:
-    given = rows(register, t1="TOO_SMALL_TO_MEASURE", scan=BASELINE_SCAN, new=(NewLesionRow("YES", BASELINE_SCAN, "LUNG"),))
+    given = rows(
+        register, t1="TOO_SMALL_TO_MEASURE", scan=BASELINE_SCAN, new=(NewLesionRow("YES", BASELINE_SCAN, "LUNG"),)
+    )
     errors = refused(
         lambda: services.tumour_assessment_save(
             user=coordinator,
@@ -376,13 +409,14 @@ def test_an_edit_with_a_bad_row_is_refused_before_anything_is_written(
             patient=cast.patient_a,
             visit=assessment.visit,
             instance=instance,
-            values={"investigator_response": "PR"},
+            values={"investigator_response": ""},
             rows=rows(register, t1=6000),
             complete=True,
             reason="Re-measured",
         )
     )
-    assert "targets" in errors
+    # The rows are checked with the record (not after it is saved), so every error comes back at once.
+    assert set(errors) == {"investigator_response", "targets"}
     stored = TumourAssessment.objects.get(pk=assessment.pk)
     assert (stored.investigator_response, stored.version) == ("SD", assessment.version)
     assert TargetMeasurement.objects.get(assessment=assessment, lesion=register["T1"]).diameter_tenths == 300
@@ -460,16 +494,24 @@ def test_the_assessment_screen_prefills_the_targets_and_saves_rows_in_millimetre
         "complete": "1",
     }
     preview = client.post(
-        reverse("patients:crf_preview", kwargs={"subject_id": cast.patient_a.subject_id, "code": "tumour-assessment"}), post
+        reverse("patients:crf_preview", kwargs={"subject_id": cast.patient_a.subject_id, "code": "tumour-assessment"}),
+        post,
     )
     assert "65.0 mm" in preview.content.decode()
     response = client.post(f"{url}?visit={on.pk}", post)
     assert response.status_code == 302
     assessment = TumourAssessment.objects.get(visit=on)
-    assert (assessment.computed_response, assessment.investigator_response, assessment.assessment_date) == ("PD", "SD", SCAN)
+    assert (assessment.computed_response, assessment.investigator_response, assessment.assessment_date) == (
+        "PD",
+        "SD",
+        SCAN,
+    )
     assert TargetMeasurement.objects.get(assessment=assessment, lesion=register["T1"]).diameter_tenths == 400
-    shown = dict(client.get(response.url).context["derived"])
+    page = client.get(response.url)
+    assert 'name="targets-0-scan_date" value="2025-06-12"' in page.content.decode()  # ISO, as type="date" needs
+    shown = dict(page.context["derived"])
     assert (shown["Computed overall response (RECIST 1.1)"], shown["Investigator's overall response"]) == ("PD", "SD")
+    assert (shown["Target response"], shown["Non-target response"]) == ("PD", "Non-CR/Non-PD")
 
     bad = {**post, "version": assessment.version, "reason": "Re-read", "targets-0-diameter_tenths": "0.0"}
     edit = client.post(response.url, bad)
@@ -502,3 +544,39 @@ def test_a_new_assessment_with_a_bad_row_saves_nothing_through_the_screen(
     assert response.status_code == 200
     assert any("less than 500 mm" in e for e in response.context["form"].non_field_errors())
     assert TumourAssessment.objects.filter(visit=on).count() == 0
+
+
+# Demo data ------------------------------------------------------------------------------------------------------
+
+
+def test_the_demo_seeds_a_treated_assessed_patient_once(cast: Cast, coordinator: Any) -> None:
+    import random
+
+    from lesions.demo import seed_lesions
+    from lesions.models import LocalAblativeTreatment
+    from tests.factories import PatientFactory
+
+    today = date(2026, 3, 1)
+    patients = [
+        PatientFactory(trial=cast.cosmo, site=cast.site_a, sequence=number, enrolment_date=date(2025, 3, 24))
+        for number in range(1, 9)
+    ]
+    for number, patient in enumerate(patients):
+        assert seed_lesions(patient=patient, user=coordinator, rng=random.Random(number), today=today)
+    for patient in patients:
+        lesions = Lesion.objects.filter(patient=patient)
+        assert 2 <= lesions.count() <= 4
+        assert lesions.filter(role="target").exists()
+        treated = lesions.filter(oligoprogressive=True)
+        assert treated.exists() and all(lesion.locally_treated for lesion in treated)
+        assert LocalAblativeTreatment.objects.filter(patient=patient, modality="sabr", status="complete").exists()
+        assessments = TumourAssessment.objects.filter(patient=patient, status="complete")
+        assert assessments.filter(visit__definition__kind="screening").count() == 1
+        follow_ups = assessments.filter(visit__definition__kind="follow_up")
+        assert follow_ups.exists() and all(a.computed_response for a in follow_ups)
+    responses = set(TumourAssessment.objects.exclude(computed_response="").values_list("computed_response", flat=True))
+    assert "PD" in responses and responses & {"SD", "PR"}
+
+    before = (Lesion.objects.count(), TumourAssessment.objects.count(), TargetMeasurement.objects.count())
+    assert not seed_lesions(patient=patients[0], user=coordinator, rng=random.Random(0), today=today)
+    assert (Lesion.objects.count(), TumourAssessment.objects.count(), TargetMeasurement.objects.count()) == before

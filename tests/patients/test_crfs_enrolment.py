@@ -157,7 +157,12 @@ def test_a_patient_has_one_checklist(cast: Cast, coordinator: Any, screening: Pa
     checklist(screening, coordinator)
     with pytest.raises(ValidationError) as raised:
         services.crf_save(
-            user=coordinator, model=AvatarEligibility, patient=screening, values=AVATAR_OK, complete=False
+            user=coordinator,
+            model=AvatarEligibility,
+            patient=screening,
+            visit=visit(screening, coordinator, "screening"),
+            values=AVATAR_OK,
+            complete=False,
         )
     assert "already has a Screening & eligibility form" in raised.value.message_dict["__all__"][0]
     assert AvatarEligibility.objects.count() == 1
@@ -355,6 +360,7 @@ def test_a_patient_is_not_randomised_twice(cast: Cast, coordinator: Any, investi
             user=coordinator,
             model=Randomisation,
             patient=screening,
+            visit=visit(screening, coordinator, "enrolment", date(2025, 3, 24)),
             values={"randomisation_date": date(2025, 3, 24), **STRATA},
             complete=False,
         )

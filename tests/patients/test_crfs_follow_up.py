@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from itertools import chain
 from typing import Any
 
 import pytest
@@ -52,61 +53,28 @@ def _save(
     )
 
 
-def _refused(cast: Cast, user: Any, model: type[CaseReportForm], complete: bool, values: dict[str, Any]) -> dict:
+def _refused(
+    cast: Cast, user: Any, model: type[CaseReportForm], complete: bool, values: dict[str, Any], visit: Any = None
+) -> dict:
     before = model.objects.count()
     with pytest.raises(ValidationError) as raised:
-        _save(cast, user, model, complete=complete, **values)
+        _save(cast, user, model, complete=complete, visit=visit, **values)
     assert model.objects.count() == before
     return raised.value.message_dict
 
 
 # FACT-B (CRF 14) ----------------------------------------------------------------------------------------------
 
-# clinical-spec §4.4, Example A (None = not answered)
+# clinical-spec §4.4, Example A, subscale by subscale (None = not answered)
+EXAMPLE_A_BY_SUBSCALE = {
+    "PWB": [1, 0, 2, 1, 0, 1, 0],
+    "SWB": [4, 3, 3, 2, 4, 3, None],
+    "EWB": [1, 3, 1, 0, 1, 1],
+    "FWB": [3, 2, 3, 3, 2, 3, 3],
+    "BCS": [1, 2, 0, 2, 1, 0, None, 1, 3, 2],
+}
 EXAMPLE_A = dict(
-    zip(
-        [code.lower() for code in FACT_B_ITEMS],
-        [
-            1,
-            0,
-            2,
-            1,
-            0,
-            1,
-            0,
-            4,
-            3,
-            3,
-            2,
-            4,
-            3,
-            None,
-            1,
-            3,
-            1,
-            0,
-            1,
-            1,
-            3,
-            2,
-            3,
-            3,
-            2,
-            3,
-            3,
-            1,
-            2,
-            0,
-            2,
-            1,
-            0,
-            None,
-            1,
-            3,
-            2,
-        ],  # fmt: skip
-        strict=True,
-    )
+    zip([code.lower() for code in FACT_B_ITEMS], chain.from_iterable(EXAMPLE_A_BY_SUBSCALE.values()), strict=True)
 )
 
 
@@ -140,8 +108,8 @@ def test_a_score_that_fails_a_rule_says_why_it_is_not_scored(cast: Cast, coordin
     )
     derived = dict(record.derived_values())
     assert derived["EWB"] == "not scored: 3 of 6 items answered, not > 50 %"
-    assert derived["FACT-G"] == "not scored: FACT-G: subscale(s) EWB not valid"
-    assert derived["FACT-B total"].startswith("not scored: FACT-B total: subscale(s) EWB")
+    assert derived["FACT-G"] == "not scored: subscale(s) EWB not valid"
+    assert derived["FACT-B total"] == "not scored: subscale(s) EWB not valid"
     assert derived["TOI"] == "70.89"  # no EWB in the TOI, and no 80 % rule (D14)
 
 
@@ -150,7 +118,7 @@ def test_a_fact_b_draft_may_be_empty_but_a_complete_one_needs_its_date_and_an_an
 ) -> None:
     assert _save(cast, coordinator, FactB, complete=False, visit=screening).status == "draft"
     FactB.objects.all().delete()
-    errors = _refused(cast, coordinator, FactB, True, {})
+    errors = _refused(cast, coordinator, FactB, True, {}, visit=screening)
     assert errors["completion_date"] == ["Completion date is required to mark the form complete."]
     assert "No item is answered" in errors["gp1"][0]
 
@@ -164,9 +132,10 @@ def test_a_fact_b_draft_may_be_empty_but_a_complete_one_needs_its_date_and_an_an
     ],
 )
 def test_each_fact_b_check_refuses_bad_input(
-    cast: Cast, coordinator: Any, values: dict[str, Any], field: str, fragment: str
+    cast: Cast, coordinator: Any, screening: Visit, values: dict[str, Any], field: str, fragment: str
 ) -> None:
-    errors = _refused(cast, coordinator, FactB, True, {**EXAMPLE_A, "completion_date": date(2025, 3, 10), **values})
+    values = {**EXAMPLE_A, "completion_date": date(2025, 3, 10), **values}
+    errors = _refused(cast, coordinator, FactB, True, values, visit=screening)
     assert fragment in " ".join(errors[field])
 
 

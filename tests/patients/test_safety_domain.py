@@ -42,13 +42,22 @@ I = Intervention  # noqa: E741
         ((SeriousnessCriterion.HOSPITALISATION, SeriousnessCriterion.DISABILITY), True),
     ],
 )
-def test_any_ich_e2a_criterion_makes_an_event_serious(criteria: tuple[SeriousnessCriterion, ...], serious: bool) -> None:
+def test_any_ich_e2a_criterion_makes_an_event_serious(
+    criteria: tuple[SeriousnessCriterion, ...], serious: bool
+) -> None:
     assert is_serious(criteria) is serious
 
 
 @pytest.mark.parametrize(
     ("level", "related"),
-    [(None, False), (A.UNRELATED, False), (A.UNLIKELY, False), (A.POSSIBLE, True), (A.PROBABLE, True), (A.DEFINITE, True)],
+    [
+        (None, False),
+        (A.UNRELATED, False),
+        (A.UNLIKELY, False),
+        (A.POSSIBLE, True),
+        (A.PROBABLE, True),
+        (A.DEFINITE, True),
+    ],
 )
 def test_related_means_possible_probable_or_definite(level: Attribution | None, related: bool) -> None:
     assert is_related(level) is related

@@ -175,9 +175,9 @@ def minimise(
 
     ``counts[factor][level][arm]`` are the patients already allocated (missing entries count 0);
     ``patient_levels`` the new patient's level of each factor (only these factors count). ``weights`` default to 1
-    per factor; ``p`` may be the trial setting's ``Decimal``. ``draw`` and ``tie_draw`` are uniform numbers in [0, 1) from a CSPRNG: with a unique preferred arm it
-    is chosen when ``draw < p``; otherwise the other arms split [p, 1) equally in the order of ``arms``. ``tie_draw``
-    breaks ties (module docstring).
+    per factor; ``p`` may be the trial setting's ``Decimal``. ``draw`` and ``tie_draw`` are uniform numbers in
+    [0, 1) from a CSPRNG: with a unique preferred arm it is chosen when ``draw < p``; otherwise the other arms split
+    [p, 1) equally in the order of ``arms``. ``tie_draw`` breaks ties (module docstring).
 
     Raises ``ValueError`` for fewer than two or repeated arms, no factors, counts naming an unknown arm or negative,
     weights for unknown factors or negative, ``p`` outside [1/len(arms), 1], or draws outside [0, 1).

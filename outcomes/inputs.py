@@ -1,0 +1,336 @@
+"""From the case report forms to the engines' inputs: one patient's full current data, as pure dataclasses.
+
+Reads only complete forms (drafts are not data yet). RECIST runs first over every complete tumour assessment
+(``lesions.selectors.recist_evaluation``); its time points feed the endpoint engine. Every input record carries an id
+``"<app>.<model>:<pk>"`` so each derived date can name the form that set it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Model
+
+from lesions.domain.recist import OverallResponse as RecistResponse
+from lesions.models import LocalAblativeTreatment
+from lesions.selectors import patient_localisation, recist_evaluation
+from patients.crf import CrfStatus, crf_models
+from patients.models import (
+    AdverseEvent,
+    ClinicalProgression,
+    Death,
+    EndOfStudy,
+    FactB,
+    Patient,
+    Randomisation,
+    Registration,
+    StrategyFailure,
+    SubsequentTherapy,
+    SurvivalStatusContact,
+    SystemicTherapyLine,
+    TumourBiology,
+    VisceralCrisis,
+    VisitStatus,
+)
+from trials.models import AnalysisSettings
+
+from .domain import endpoints as engine
+
+COMPLETE = CrfStatus.COMPLETE
+
+STOP_REASONS = {
+    "progression": engine.StopReason.PROGRESSION,
+    "toxicity": engine.StopReason.TOXICITY,
+    "patient_choice": engine.StopReason.PATIENT_CHOICE,
+    "other": engine.StopReason.OTHER,
+}
+FAILURE_REASONS = {
+    "systemic_change": engine.StrategyFailureReason.SYSTEMIC_CHANGE_FOR_PROGRESSION,
+    "not_amenable": engine.StrategyFailureReason.NOT_AMENABLE_TO_SABR,
+    "too_many_lesions": engine.StrategyFailureReason.TOO_MANY_PROGRESSING_LESIONS,
+    "visceral_crisis": engine.StrategyFailureReason.VISCERAL_CRISIS,
+    "other": engine.StrategyFailureReason.OTHER,
+}
+DEATH_CAUSES = {
+    "disease": engine.DeathCause.DISEASE,
+    "treatment": engine.DeathCause.TREATMENT,
+    "other": engine.DeathCause.OTHER,
+}
+END_REASONS = {
+    "completed": engine.EndOfStudyReason.COMPLETED,
+    "withdrew": engine.EndOfStudyReason.WITHDREW_CONSENT,
+    "lost": engine.EndOfStudyReason.LOST_TO_FOLLOW_UP,
+    "investigator": engine.EndOfStudyReason.INVESTIGATOR_DECISION,
+    "death": engine.EndOfStudyReason.DEATH,
+}
+ATTRIBUTION_FIELDS = {
+    "attribution_sabr": engine.Intervention.SABR,
+    "attribution_surgery": engine.Intervention.SURGERY,
+    "attribution_rfa": engine.Intervention.RFA,
+    "attribution_endocrine_therapy": engine.Intervention.ENDOCRINE_THERAPY,
+    "attribution_cdk46_inhibitor": engine.Intervention.CDK46_INHIBITOR,
+    "attribution_physicians_choice": engine.Intervention.PHYSICIANS_CHOICE,
+    "attribution_disease": engine.Intervention.DISEASE,
+}
+ORIGINS = {
+    "randomisation": engine.OriginEvent.RANDOMISATION,
+    "registration": engine.OriginEvent.REGISTRATION,
+    "first_lat": engine.OriginEvent.FIRST_LAT,
+}
+
+
+def record_id(record: Model) -> str:
+    return f"{record._meta.app_label}.{record._meta.model_name}:{record.pk}"
+
+
+@dataclass
+class PatientData:
+    """What the derivation needs, plus what could not be derived and why."""
+
+    patient_input: engine.PatientInput | None
+    settings: engine.EndpointSettings
+    settings_version: int | None
+    subgroups: dict[str, str]
+    recist_problem: str = ""
+    not_computable: str = ""
+    #: record id -> (CRF code, label) for links from a derived value to its form
+    sources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: the data the hash is computed over
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+
+
+def endpoint_settings(settings: AnalysisSettings | None) -> engine.EndpointSettings:
+    if settings is None:
+        return engine.EndpointSettings()
+    return engine.EndpointSettings(
+        origin_event=ORIGINS.get(settings.origin_event),
+        landmark_days=Decimal(settings.landmark_days),
+        count_clinical_progression=settings.count_clinical_progression,
+        censor_at_new_therapy=settings.censor_at_new_therapy,
+        missed_visit_censoring=settings.missed_visit_censoring,
+        interval_days=settings.interval_days,
+        window_days=settings.window_days,
+        max_oligo_lesions=settings.max_oligo_lesions,
+        tsf_toxicity_switch_is_event=settings.tsf_toxicity_switch_is_event,
+        ttnt_death_is_event=settings.ttnt_death_is_event,
+        lat_acute_days=settings.lat_acute_days,
+        data_cutoff=settings.data_cutoff_date,
+    )
+
+
+def _complete(model: type[Any], patient: Patient) -> list[Any]:
+    return list(model.objects.filter(patient=patient, status=COMPLETE).order_by("pk"))
+
+
+def _time_points(patient: Patient) -> tuple[list[engine.TimePoint], bool, str, dict[str, Any]]:
+    evaluation = recist_evaluation(patient=patient)
+    if evaluation.response is None:
+        return [], evaluation.baseline is not None, evaluation.problem, {}
+    first_pd: dict[int, date | None] = {
+        segment.index: segment.progression_date for segment in evaluation.response.segments
+    }
+    points = []
+    fingerprint = {}
+    for result in evaluation.response.time_points:
+        response = engine.OverallResponse(result.overall_response.name)
+        pd_date = None
+        if result.overall_response is RecistResponse.PD:
+            pd_date = result.pd_date or first_pd.get(result.segment_index) or result.tp_date
+        points.append(
+            engine.TimePoint(
+                id=f"lesions.tumourassessment:{result.time_point_id}",
+                tp_date=result.tp_date,
+                response=response,
+                pd_date=pd_date,
+                segment=result.segment_index,
+            )
+        )
+        fingerprint[result.time_point_id] = [str(result.tp_date), response.value, str(pd_date)]
+    return points, True, "", fingerprint
+
+
+def _subgroups(patient: Patient, arm: str | None, stratum: str) -> dict[str, str]:
+    subtype = TumourBiology.patient_subtype(patient.pk)
+    localisation = patient_localisation(patient=patient)
+    groups = {
+        "subtype": subtype.subtype.label if subtype.basis else "",
+        "localisation": localisation.category.value if localisation.category else "",
+    }
+    if arm:
+        groups["arm"] = arm
+    if stratum:
+        groups["stratum"] = stratum
+    return groups
+
+
+def patient_data(*, patient: Patient) -> PatientData:
+    """Everything the engines read for one patient (clinical-spec C6: the full current data, every time)."""
+    settings_row = AnalysisSettings.objects.filter(trial_id=patient.trial_id).order_by("-version").first()
+    settings = endpoint_settings(settings_row)
+    randomised = patient.trial.is_randomised
+    enrolment = (
+        Randomisation.objects.filter(patient=patient, status=COMPLETE).select_related("arm").first()
+        if randomised
+        else Registration.objects.filter(patient=patient, status=COMPLETE).first()
+    )
+    arm = enrolment.arm.code if enrolment is not None and getattr(enrolment, "arm", None) is not None else None
+    stratum = (
+        f"{enrolment.endocrine_partner}|{enrolment.oligo_lesions}"
+        if randomised and enrolment is not None and enrolment.endocrine_partner
+        else ""
+    )
+    origin = (
+        (enrolment.randomisation_date if randomised else enrolment.registration_date) if enrolment else None
+    ) or patient.enrolment_date
+    data = PatientData(None, settings, settings_row.version if settings_row else None, {})
+    data.subgroups = _subgroups(patient, arm, stratum)
+    if origin is None:
+        data.not_computable = "Not yet registered or randomised."
+        return data
+    if randomised and arm is None:
+        data.not_computable = "Randomised arm not yet allocated: endpoints by arm start at randomisation."
+        return data
+
+    time_points, has_baseline, problem, recist_fingerprint = _time_points(patient)
+    data.recist_problem = problem
+    lines = _complete(SystemicTherapyLine, patient)
+    subsequent = _complete(SubsequentTherapy, patient)
+    highest = max((line.line_number or 0 for line in lines), default=0)
+    therapy_lines = [
+        engine.TherapyLine(
+            id=record_id(line),
+            line_number=line.line_number,
+            start=line.start_date,
+            stop=line.stop_date,
+            stop_reason=STOP_REASONS.get(line.reason_stopped),
+            protocol_therapy_at_randomisation=bool(line.protocol_therapy) and arm == "B",
+        )
+        for line in lines
+        if line.start_date
+    ]
+    therapy_lines += [
+        engine.TherapyLine(id=record_id(record), line_number=highest + index + 1, start=record.start_date)
+        for index, record in enumerate(sorted(subsequent, key=lambda r: (r.start_date or date.max, r.pk)))
+        if record.start_date
+    ]
+    death = next(iter(_complete(Death, patient)), None)
+    end = next(iter(_complete(EndOfStudy, patient)), None)
+    alive = [
+        engine.AliveEvidence(date=contact.contact_date, source="survival contact", record_id=record_id(contact))
+        for contact in _complete(SurvivalStatusContact, patient)
+        if contact.contact_date and contact.vital_status == "alive"
+    ]
+    alive += [
+        engine.AliveEvidence(date=visit.visit_date, source=f"visit {visit}", record_id=None)
+        for visit in patient.visits.select_related("definition").filter(status=VisitStatus.DONE)
+        if visit.visit_date
+    ]
+    alive += [
+        engine.AliveEvidence(date=form.completion_date, source="FACT-B", record_id=record_id(form))
+        for form in _complete(FactB, patient)
+        if form.completion_date
+    ]
+    failures = []
+    if randomised:
+        for failure in _complete(StrategyFailure, patient):
+            if not failure.failure_date or failure.failure_reason not in FAILURE_REASONS:
+                continue
+            linked = (
+                f"patients.clinicalprogression:{failure.linked_clinical_progression_id}"
+                if failure.linked_clinical_progression_id
+                else (
+                    f"lesions.tumourassessment:{failure.linked_assessment_id}" if failure.linked_assessment_id else None
+                )
+            )
+            failures.append(
+                engine.StrategyFailure(
+                    id=record_id(failure),
+                    date=failure.failure_date,
+                    reason=FAILURE_REASONS[failure.failure_reason],
+                    linked_record_id=linked,
+                    progressing_lesion_count=failure.progressing_lesions,
+                )
+            )
+    adverse_events = []
+    for event in AdverseEvent.objects.filter(patient=patient, status=COMPLETE).select_related("term"):
+        if not (event.grade and event.onset_date):
+            continue
+        attributions = tuple(
+            engine.Attribution(intervention=intervention, level=engine.AttributionLevel(getattr(event, name).upper()))
+            for name, intervention in ATTRIBUTION_FIELDS.items()
+            if getattr(event, name, "")
+        )
+        adverse_events.append(
+            engine.AdverseEvent(
+                id=record_id(event),
+                term=event.term.term if event.term_id else "",
+                worst_grade=event.grade,
+                onset=event.onset_date,
+                resolution=event.resolution_date,
+                attributions=attributions,
+            )
+        )
+    data.patient_input = engine.PatientInput(
+        patient_id=patient.subject_id,
+        trial=engine.TrialDesign.AVATAR_II if randomised else engine.TrialDesign.COSMO,
+        arm=engine.Arm(arm) if arm else None,
+        registration_date=origin if not randomised else None,
+        randomisation_date=origin if randomised else None,
+        has_baseline_assessment=has_baseline,
+        time_points=tuple(time_points),
+        clinical_progressions=tuple(
+            engine.ClinicalProgression(id=record_id(record), date=record.progression_date)
+            for record in _complete(ClinicalProgression, patient)
+            if record.progression_date
+        ),
+        therapy_lines=tuple(therapy_lines),
+        strategy_failures=tuple(failures),
+        next_line_progressions=tuple(
+            engine.NextLineProgression(
+                id=f"{record_id(record)}/progression", date=record.progression_date, line_id=record_id(record)
+            )
+            for record in subsequent
+            if record.progression_date and record.start_date
+        ),
+        death=engine.Death(
+            id=record_id(death),
+            date=death.death_date,
+            cause=DEATH_CAUSES.get(death.primary_cause, engine.DeathCause.UNKNOWN),
+        )
+        if death is not None and death.death_date
+        else None,
+        end_of_study=engine.EndOfStudy(
+            id=record_id(end), date=end.end_date, reason=END_REASONS.get(end.end_reason, engine.EndOfStudyReason.OTHER)
+        )
+        if end is not None and end.end_date
+        else None,
+        alive_evidence=tuple(alive),
+        visceral_crises=tuple(
+            engine.VisceralCrisis(id=record_id(c), onset=c.onset_date, investigator_attested=bool(c.abc_definition_met))
+            for c in _complete(VisceralCrisis, patient)
+            if c.onset_date
+        ),
+        local_treatments=tuple(
+            engine.LocalTreatment(id=record_id(t), modality=engine.LatModality(t.modality.upper()), start=t.start_date)
+            for t in LocalAblativeTreatment.objects.filter(patient=patient, status=COMPLETE)
+            if t.start_date and t.modality
+        ),
+        adverse_events=tuple(adverse_events),
+    )
+    data.fingerprint = {"recist": recist_fingerprint, "recist_problem": problem}
+    data.sources = _sources(patient)
+    return data
+
+
+def _sources(patient: Patient) -> dict[str, tuple[str, str]]:
+    """Record id -> (CRF code, label) for every form of the patient, so derived values link to their forms."""
+    sources: dict[str, tuple[str, str]] = {}
+    for model in crf_models():
+        if not model.crf.used_in(patient.trial.code):
+            continue
+        for record in model._default_manager.filter(patient=patient, status=COMPLETE):
+            sources[record_id(record)] = (model.crf.code, f"{model.crf.name}: {record.summary()}")
+    return sources
