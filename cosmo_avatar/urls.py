@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from patients.urls_randomisation import api_urlpatterns as patients_api
 from trials import views as trial_views
 
 urlpatterns = [
@@ -27,6 +28,8 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("users/", include("trials.urls_users")),
     path("analyses/", include("outcomes.urls")),
+    path("randomisation/", include("patients.urls_randomisation")),
+    path("api/v1/", include((patients_api, "api"))),
     path("audit/<str:model_label>/<int:pk>/", trial_views.audit_trail, name="audit_trail"),
     path("admin/", admin.site.urls),
 ]

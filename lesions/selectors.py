@@ -6,6 +6,7 @@ Every function takes a patient that the caller has already resolved through the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -57,9 +58,11 @@ from .models import (
     NewLesion,
     NewLesionRow,
     NonTargetRow,
+    TargetMeasurement,
     TargetRow,
     TumourAssessment,
 )
+from .models import NonTargetObservation as NonTargetRecord
 
 # Plain reads ----------------------------------------------------------------------------------------------------
 
@@ -146,9 +149,20 @@ def _settings(trial: Trial) -> AnalysisSettings | None:
         return None
 
 
+def trials_settings(trial_ids: Sequence[int]) -> dict[int, AnalysisSettings | None]:
+    """The current analysis settings of each trial (its latest version), in one query."""
+    found: dict[int, AnalysisSettings | None] = dict.fromkeys(trial_ids)
+    for settings in AnalysisSettings.objects.filter(trial_id__in=set(trial_ids)).order_by("trial_id", "version"):
+        found[settings.trial_id] = settings  # the last one, the highest version, wins
+    return found
+
+
 def recist_settings(*, trial: Trial) -> RecistSettings:
     """The trial's current RECIST settings (D5, D13); the engine's defaults when none are configured."""
-    settings = _settings(trial)
+    return recist_settings_of(_settings(trial))
+
+
+def recist_settings_of(settings: AnalysisSettings | None) -> RecistSettings:
     if settings is None:
         return RecistSettings()
     return RecistSettings(
@@ -178,7 +192,11 @@ def patient_localisation(*, patient: Patient, overlay: Lesion | None = None) -> 
             if lesion.pk != overlay.pk and not (overlay.pk is None and overlay.label and lesion.label == overlay.label)
         ]
         lesions.append(overlay)
-    version = localisation_version(trial=patient.trial)
+    return localisation_of(lesions, localisation_version(trial=patient.trial))
+
+
+def localisation_of(lesions: Sequence[Lesion], version: str) -> PatientLocalisation:
+    """The localisation category of a lesion register (``lesion_list`` order) under a table version."""
     codes = [lesion.site_code for lesion in lesions if lesion.oligoprogressive and lesion.site_code]
     known = [code for code in codes if _known(code, version)]
     return localisation_of_codes(known, version)
@@ -275,12 +293,97 @@ def _time_point(
     )
 
 
+@dataclass
+class RecistRecords:
+    """Everything the RECIST engine reads for one patient, loaded by ``recist_records`` for many at once."""
+
+    patient: Patient
+    #: every tumour assessment of the patient, drafts too (the sync writes beside each), by pk, with its visit
+    assessments: list[TumourAssessment]
+    #: the saved rows of each assessment, by assessment pk
+    rows: dict[int, AssessmentRows]
+    #: the lesion register, drafts too, in ``lesion_list`` order
+    lesions: list[Lesion]
+    #: the trial's current analysis settings (None: the engine's defaults)
+    settings: AnalysisSettings | None
+
+
+def recist_records(
+    patients: Sequence[Patient], *, settings: dict[int, AnalysisSettings | None] | None = None
+) -> dict[int, RecistRecords]:
+    """The RECIST inputs of ``patients`` in a constant number of queries (six, five when ``settings`` by trial id
+    are given), whatever the number of patients, assessments and rows."""
+    by_pk = {patient.pk: patient for patient in patients}
+    if settings is None:
+        settings = trials_settings([patient.trial_id for patient in patients])
+    found = {pk: RecistRecords(patient, [], {}, [], settings.get(patient.trial_id)) for pk, patient in by_pk.items()}
+    lesions: dict[int, Lesion] = {}
+    for lesion in Lesion.objects.filter(patient_id__in=by_pk).order_by("patient_id", "label", "pk"):
+        lesion.patient = by_pk[lesion.patient_id]
+        found[lesion.patient_id].lesions.append(lesion)
+        lesions[lesion.pk] = lesion
+    owner: dict[int, RecistRecords] = {}
+    for assessment in (
+        TumourAssessment.objects.filter(patient_id__in=by_pk).select_related("visit__definition").order_by("pk")
+    ):
+        assessment.patient = by_pk[assessment.patient_id]
+        records = found[assessment.patient_id]
+        records.assessments.append(assessment)
+        owner[assessment.pk] = records
+    targets: dict[int, list[TargetRow]] = {}
+    for assessment_id, lesion_id, status, tenths, scan in (
+        TargetMeasurement.objects.filter(assessment__patient_id__in=by_pk)
+        .order_by("assessment_id", "lesion__label", "pk")
+        .values_list("assessment_id", "lesion_id", "status", "diameter_tenths", "scan_date")
+    ):
+        lesion = lesions.get(lesion_id) or Lesion(pk=lesion_id)  # another patient's lesion: never a target here
+        targets.setdefault(assessment_id, []).append(TargetRow(lesion, status, tenths, scan))
+    non_targets: dict[int, list[NonTargetRow]] = {}
+    for assessment_id, lesion_id, status, scan in (
+        NonTargetRecord.objects.filter(assessment__patient_id__in=by_pk)
+        .order_by("assessment_id", "lesion__label", "pk")
+        .values_list("assessment_id", "lesion_id", "status", "scan_date")
+    ):
+        lesion = lesions.get(lesion_id) or Lesion(pk=lesion_id)
+        non_targets.setdefault(assessment_id, []).append(NonTargetRow(lesion, status, scan))
+    findings = list(NewLesion.objects.filter(assessment__patient_id__in=by_pk).order_by("assessment_id", "pk"))
+    by_finding = {finding.pk: finding for finding in findings}
+    confirms = NewLesion._meta.get_field("confirms")
+    new_lesions: dict[int, list[NewLesionRow]] = {}
+    for finding in findings:
+        if finding.confirms_id in by_finding:  # the chain back to its first finding, without a query per link
+            confirms.set_cached_value(finding, by_finding[finding.confirms_id])  # type: ignore[attr-defined]
+        new_lesions.setdefault(finding.assessment_id, []).append(
+            NewLesionRow(
+                finding.status,
+                finding.scan_date,
+                finding.site_code,
+                finding.confirms if finding.confirms_id is not None else None,
+                finding.description,
+                finding.pk,
+            )
+        )
+    for assessment_id, records in owner.items():
+        records.rows[assessment_id] = AssessmentRows(
+            targets=tuple(targets.get(assessment_id, ())),
+            non_targets=tuple(non_targets.get(assessment_id, ())),
+            new_lesions=tuple(new_lesions.get(assessment_id, ())),
+        )
+    return found
+
+
+def recist_evaluations(patients: Sequence[Patient]) -> dict[int, RecistEvaluation]:
+    """``recist_evaluation`` of many patients, read in a constant number of queries."""
+    return {pk: recist_evaluation(patient=r.patient, records=r) for pk, r in recist_records(patients).items()}
+
+
 def recist_evaluation(
     *,
     patient: Patient,
     overlay: TumourAssessment | None = None,
     overlay_rows: AssessmentRows | None = None,
     window_limits: ResponseWindowLimits | None = None,
+    records: RecistRecords | None = None,
 ) -> RecistEvaluation:
     """Run the RECIST engine over every complete tumour assessment of the patient (clinical-spec C6).
 
@@ -289,13 +392,12 @@ def recist_evaluation(
     measurements (else the register's baseline measurements) and the register's non-targets, locally treated ones
     flagged (D24). Settings are the trial's current ones. ``window_limits`` (D28: new systemic lines, LAT of new
     lesions, clinical progression, the data cut-off, which also ignores later confirmations, D27) are for the
-    analyses; the forms leave them out, so a time point's response there uses all data.
+    analyses; the forms leave them out, so a time point's response there uses all data. ``records`` are the
+    patient's rows when already loaded (``recist_records``); otherwise they are read here.
     """
-    assessments = list(
-        TumourAssessment.objects.filter(patient=patient, status="complete")
-        .select_related("visit__definition")
-        .order_by("pk")
-    )
+    if records is None:
+        records = recist_records([patient])[patient.pk]
+    assessments = [a for a in records.assessments if a.status == "complete"]
     keys: dict[int, Any] = {}
     rows: dict[Any, AssessmentRows] = {}
     if overlay is not None:
@@ -308,7 +410,10 @@ def recist_evaluation(
     for assessment in assessments:
         key = assessment.pk if assessment.pk is not None else PREVIEW_ID
         keys[id(assessment)] = key
-        rows[key] = overlay_rows if assessment is overlay and overlay_rows is not None else _rows_for(assessment)
+        if assessment is overlay:
+            rows[key] = overlay_rows if overlay_rows is not None else _rows_for(assessment)
+        else:
+            rows[key] = records.rows.get(assessment.pk) or AssessmentRows()
 
     def blank(problem: str, baseline: TumourAssessment | None = None) -> RecistEvaluation:
         return RecistEvaluation(None, problem, baseline, None, {})
@@ -322,7 +427,7 @@ def recist_evaluation(
     if baseline_date is None:
         return blank("the baseline assessment has no scan date", baseline)
 
-    lesions = list(lesion_list(patient=patient))
+    lesions = records.lesions
     measured_at_baseline = {
         row.lesion.pk: row.diameter_tenths
         for row in baseline_rows.targets
@@ -370,7 +475,7 @@ def recist_evaluation(
         window_limits=window_limits or ResponseWindowLimits(),
     )
     try:
-        response = evaluate(data, recist_settings(trial=patient.trial))
+        response = evaluate(data, recist_settings_of(records.settings))
     except ValueError as error:
         return blank(str(error), baseline)
     baseline_sum = data.baseline.sum_tenths if targets else None

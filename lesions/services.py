@@ -13,15 +13,17 @@ form (API, imports, the demo).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from patients.edit_checks import CheckContext, Finding, Severity
-from patients.models import Patient, Visit
+from patients.models import Patient, Query, QueryStatus, Visit
 from patients.services import crf_save, queries_sync_automatic
 from trials.audit import stamp
 
@@ -37,7 +39,7 @@ from .models import (
     TargetMeasurement,
     TumourAssessment,
 )
-from .selectors import percent, recist_evaluation
+from .selectors import RecistEvaluation, RecistRecords, percent, recist_evaluation, recist_records
 
 #: Automatic queries of the rows' warnings. Not ``check:``: the CRF service syncs those from the record's own rule
 #: run after ``save_children``, which on a new record cannot see the rows, and would close these again.
@@ -277,8 +279,56 @@ _NOT_COMPUTED: dict[str, Any] = {
 }
 
 
+def _computed(
+    assessment: TumourAssessment, evaluation: RecistEvaluation, now: Any
+) -> tuple[dict[str, Any], list[Finding]]:
+    """The derived columns of one assessment from the patient's evaluation, and its discrepancy finding if any."""
+    values = dict(_NOT_COMPUTED, computed_at=now, computed_algorithm_version=ALGORITHM_VERSION)
+    findings: list[Finding] = []
+    if not assessment.is_complete:
+        values["computed_explanation"] = "Computed when the form is marked complete."
+    elif evaluation.response is None:
+        values["computed_explanation"] = f"Not computed: {evaluation.problem}."
+    elif evaluation.baseline is not None and assessment.pk == evaluation.baseline.pk:
+        values["baseline_sum_tenths"] = evaluation.baseline_sum_tenths
+        values["target_sum_tenths"] = evaluation.baseline_sum_tenths
+        values["computed_explanation"] = "Baseline: the sum every later assessment is compared with."
+    else:
+        result = evaluation.result_for(assessment)
+        if result is None:
+            values["computed_explanation"] = "Not computed: not a follow-up time point with a scan date."
+        else:
+            values.update(
+                computed_response=result.overall_response.value,
+                computed_target_response=result.target_response_reported.value,
+                computed_non_target_response=result.non_target_response.value,
+                computed_new_lesions=result.new_lesions.value,
+                target_sum_tenths=result.sum_tenths,
+                baseline_sum_tenths=result.baseline_sum_tenths,
+                nadir_tenths=result.nadir_tenths,
+                change_from_baseline_percent=percent(result.change_from_baseline_percent),
+                change_from_nadir_percent=percent(result.change_from_nadir_percent),
+                response_differs=result.discrepant if result.investigator_overall is not None else None,
+                computed_explanation=result.explanation,
+            )
+            if result.discrepant:
+                findings.append(
+                    Finding(
+                        "investigator_response",
+                        f"The computed RECIST 1.1 response is {RESPONSE_LABELS[result.overall_response.value]}; "
+                        f"the investigator's is {RESPONSE_LABELS[assessment.investigator_response]}. Please check "
+                        "the measurements, or explain the investigator's assessment.",
+                        "discrepancy",
+                        Severity.WARNING,
+                    )
+                )
+    return values, findings
+
+
 @transaction.atomic
-def assessments_sync_computed(*, patient: Patient) -> None:
+def assessments_sync_computed(
+    *, patient: Patient, records: RecistRecords | None = None, evaluation: RecistEvaluation | None = None
+) -> RecistEvaluation:
     """Store the computed RECIST response of every tumour assessment of the patient, beside the investigator's,
     from every complete assessment at once (clinical-spec C6: a later confirmation or correction can change an
     earlier time point), and keep one automatic query per assessment whose computed response differs (C7).
@@ -286,51 +336,93 @@ def assessments_sync_computed(*, patient: Patient) -> None:
     Derived columns are written with ``update()``, and only when they change: they are not entered data (the rows
     they come from are audited), and a recompute must not move the version a colleague's open form holds. Called
     inside every lesion write and by the outcomes recompute (``outcomes.services.patients``); idempotent.
+    ``records`` / ``evaluation``: the patient's RECIST inputs and their evaluation when the caller already has
+    them (the recompute reads once for both). Returns the evaluation.
     """
-    evaluation = recist_evaluation(patient=patient)
+    if records is None:
+        records = recist_records([patient])[patient.pk]
+    if evaluation is None:
+        evaluation = recist_evaluation(patient=patient, records=records)
+    assessments_sync_computed_many([(records, evaluation)])
+    return evaluation
+
+
+@transaction.atomic
+def assessments_sync_computed_many(evaluated: Sequence[tuple[RecistRecords, RecistEvaluation]]) -> int:
+    """``assessments_sync_computed`` for many patients in a constant number of queries (plus one per query to
+    open or close). The in-memory assessments of ``records`` get the values written, so a caller reading them
+    afterwards (the record summaries of the endpoint provenance) sees what the database holds. Returns the number
+    of assessments whose derived columns changed."""
     now = timezone.now()
-    assessments = TumourAssessment.objects.filter(patient=patient).select_related("visit__definition", "patient")
-    for assessment in assessments:
-        values = dict(_NOT_COMPUTED, computed_at=now, computed_algorithm_version=ALGORITHM_VERSION)
-        findings: list[Finding] = []
-        if not assessment.is_complete:
-            values["computed_explanation"] = "Computed when the form is marked complete."
-        elif evaluation.response is None:
-            values["computed_explanation"] = f"Not computed: {evaluation.problem}."
-        elif evaluation.baseline is not None and assessment.pk == evaluation.baseline.pk:
-            values["baseline_sum_tenths"] = evaluation.baseline_sum_tenths
-            values["target_sum_tenths"] = evaluation.baseline_sum_tenths
-            values["computed_explanation"] = "Baseline: the sum every later assessment is compared with."
-        else:
-            result = evaluation.result_for(assessment)
-            if result is None:
-                values["computed_explanation"] = "Not computed: not a follow-up time point with a scan date."
-            else:
-                values.update(
-                    computed_response=result.overall_response.value,
-                    computed_target_response=result.target_response_reported.value,
-                    computed_non_target_response=result.non_target_response.value,
-                    computed_new_lesions=result.new_lesions.value,
-                    target_sum_tenths=result.sum_tenths,
-                    baseline_sum_tenths=result.baseline_sum_tenths,
-                    nadir_tenths=result.nadir_tenths,
-                    change_from_baseline_percent=percent(result.change_from_baseline_percent),
-                    change_from_nadir_percent=percent(result.change_from_nadir_percent),
-                    response_differs=result.discrepant if result.investigator_overall is not None else None,
-                    computed_explanation=result.explanation,
-                )
-                if result.discrepant:
-                    findings.append(
-                        Finding(
-                            "investigator_response",
-                            f"The computed RECIST 1.1 response is {RESPONSE_LABELS[result.overall_response.value]}; "
-                            f"the investigator's is {RESPONSE_LABELS[assessment.investigator_response]}. Please check "
-                            "the measurements, or explain the investigator's assessment.",
-                            "discrepancy",
-                            Severity.WARNING,
-                        )
-                    )
-        stored = {name: getattr(assessment, name) for name in values if name != "computed_at"}
-        if any(stored[name] != value for name, value in values.items() if name != "computed_at"):
+    changed: list[tuple[TumourAssessment, dict[str, Any]]] = []
+    wanted: list[tuple[TumourAssessment, list[Finding]]] = []
+    for records, evaluation in evaluated:
+        for assessment in records.assessments:
+            values, findings = _computed(assessment, evaluation, now)
+            if any(getattr(assessment, name) != value for name, value in values.items() if name != "computed_at"):
+                changed.append((assessment, values))
+            wanted.append((assessment, findings))
+    _update_computed(changed)
+    for assessment, values in changed:
+        for name, value in values.items():
+            setattr(assessment, name, value)
+    _sync_discrepancy_queries(wanted)
+    return len(changed)
+
+
+_COMPUTED_FIELDS = [*_NOT_COMPUTED, "computed_explanation", "computed_at", "computed_algorithm_version"]
+
+
+def _update_computed(changed: list[tuple[TumourAssessment, dict[str, Any]]]) -> None:
+    """Write the derived columns: row by row when few, else in one ``UPDATE ... FROM (VALUES ...)`` per thousand
+    rows on PostgreSQL (Django's ``bulk_update`` builds a CASE per column whose cost grows with the batch squared)."""
+    if len(changed) <= 3 or connection.vendor != "postgresql":
+        for assessment, values in changed:
             TumourAssessment.objects.filter(pk=assessment.pk).update(**values)
-        queries_sync_automatic(record=assessment, findings=findings, prefix=RECIST_QUERY_PREFIX)
+        return
+    meta = TumourAssessment._meta
+    fields = [meta.get_field(name) for name in _COMPUTED_FIELDS]
+    quote = connection.ops.quote_name
+    key = meta.pk
+    assert key is not None
+    columns = ", ".join(quote(f.column) for f in [key, *fields])  # type: ignore[union-attr]
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)  # type: ignore[union-attr]
+    casts = ", ".join(f"%s::{f.db_type(connection)}" for f in [key, *fields])
+    for start in range(0, len(changed), 1000):
+        batch = changed[start : start + 1000]
+        params: list[Any] = []
+        for assessment, values in batch:
+            params.append(assessment.pk)
+            params += [f.get_db_prep_save(values[f.name], connection) for f in fields]  # type: ignore[union-attr]
+        rows = ", ".join([f"({casts})"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(meta.db_table)} AS t SET {assignments} FROM (VALUES {rows}) AS v({columns}) "  # noqa: S608
+                f"WHERE t.{quote(key.column)} = v.{quote(key.column)}",
+                params,
+            )
+
+
+def _sync_discrepancy_queries(wanted: list[tuple[TumourAssessment, list[Finding]]]) -> None:
+    """Open and close the discrepancy queries, touching only the assessments whose open ones differ from what the
+    computed responses ask for (``queries_sync_automatic`` per assessment, as before, but not for the unchanged)."""
+    if not wanted:
+        return
+    content_type = ContentType.objects.get_for_model(TumourAssessment)
+    ids = {assessment.pk for assessment, _ in wanted}
+    open_now: dict[int, set[tuple[str, str]]] = {}
+    for object_id, code, field_name in (
+        Query.objects.filter(
+            patient_id__in={assessment.patient_id for assessment, _ in wanted},
+            content_type=content_type,
+            check_code__startswith=RECIST_QUERY_PREFIX,
+        )
+        .exclude(status=QueryStatus.CLOSED)
+        .values_list("object_id", "check_code", "field_name")
+    ):
+        if object_id in ids:
+            open_now.setdefault(object_id, set()).add((code, field_name))
+    for assessment, findings in wanted:
+        keys = {(f"{RECIST_QUERY_PREFIX}{finding.code}", finding.field) for finding in findings}
+        if keys != open_now.get(assessment.pk, set()):
+            queries_sync_automatic(record=assessment, findings=findings, prefix=RECIST_QUERY_PREFIX)

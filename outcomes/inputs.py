@@ -7,6 +7,7 @@ Reads only complete forms (drafts are not data yet). RECIST runs first over ever
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -14,10 +15,19 @@ from typing import Any
 
 from django.db.models import Model
 
+from lesions.domain.localisation import CURRENT_VERSION
 from lesions.domain.recist import OverallResponse as RecistResponse
-from lesions.models import LocalAblativeTreatment
-from lesions.selectors import patient_localisation, recist_evaluation
+from lesions.models import Lesion, LocalAblativeTreatment, TumourAssessment
+from lesions.selectors import (
+    RecistEvaluation,
+    RecistRecords,
+    localisation_of,
+    recist_evaluation,
+    recist_records,
+    trials_settings,
+)
 from patients.crf import CrfStatus, crf_models
+from patients.domain.subtype import patient_subtype
 from patients.models import (
     AdverseEvent,
     ClinicalProgression,
@@ -33,6 +43,7 @@ from patients.models import (
     SystemicTherapyLine,
     TumourBiology,
     VisceralCrisis,
+    Visit,
     VisitStatus,
 )
 from trials.models import AnalysisSettings
@@ -121,12 +132,97 @@ def endpoint_settings(settings: AnalysisSettings | None) -> engine.EndpointSetti
     )
 
 
-def _complete(model: type[Any], patient: Patient) -> list[Any]:
-    return list(model.objects.filter(patient=patient, status=COMPLETE).order_by("pk"))
+@dataclass
+class PatientRecords:
+    """Every record of one patient the derivation reads, loaded for many patients at once (``patient_records``)."""
+
+    patient: Patient
+    settings: AnalysisSettings | None
+    #: the complete records of every CRF read, by model, in pk order (lesions and tumour assessments too: with
+    #: their drafts, they are in ``recist``)
+    forms: dict[type[Any], list[Any]]
+    #: registration / randomisation whatever its status (engine queries are raised on it)
+    enrolments: list[Any]
+    #: visits done, in the visits' order, with their definitions
+    visits_done: list[Visit]
+    recist: RecistRecords
+
+    def complete(self, model: type[Any]) -> list[Any]:
+        return self.forms.get(model, [])
 
 
-def _time_points(patient: Patient) -> tuple[list[engine.TimePoint], bool, str, dict[str, Any]]:
-    evaluation = recist_evaluation(patient=patient)
+#: related rows the mapping or a record's summary (the provenance label) reads: loaded with the record
+_RELATED: dict[type[Any], tuple[str, ...]] = {
+    AdverseEvent: ("term",),
+    LocalAblativeTreatment: ("lesion",),
+    Randomisation: ("arm",),
+    Registration: ("arm",),
+}
+_ENROLMENT_MODELS: tuple[type[Any], ...] = (Registration, Randomisation)
+#: the CRF models ``patient_data_from`` reads, besides those of the trial (``_sources``)
+_READ_ALWAYS: frozenset[type[Any]] = frozenset(
+    {
+        SystemicTherapyLine,
+        SubsequentTherapy,
+        Death,
+        EndOfStudy,
+        SurvivalStatusContact,
+        FactB,
+        AdverseEvent,
+        ClinicalProgression,
+        VisceralCrisis,
+        LocalAblativeTreatment,
+        TumourBiology,
+    }
+)
+
+
+def _read_for(trial: Any) -> frozenset[type[Any]]:
+    return frozenset({Randomisation, StrategyFailure}) if trial.is_randomised else frozenset({Registration})
+
+
+def patient_records(patients: Sequence[Patient]) -> dict[int, PatientRecords]:
+    """The records ``patient_data`` reads, for ``patients`` (their ``trial`` loaded), in a constant number of
+    queries: one per CRF model read, plus the settings, the visits and the RECIST rows (about 25 in all)."""
+    by_pk = {patient.pk: patient for patient in patients}
+    settings = trials_settings([patient.trial_id for patient in patients])
+    recist = recist_records(patients, settings=settings)
+    found = {
+        pk: PatientRecords(patient, settings.get(patient.trial_id), {}, [], [], recist[pk])
+        for pk, patient in by_pk.items()
+    }
+    trials = {patient.trial_id: patient.trial for patient in patients}.values()
+    read = set(_READ_ALWAYS).union(*(_read_for(trial) for trial in trials))
+    for model in crf_models():
+        if model is Lesion or model is TumourAssessment:  # already read, drafts too, for RECIST
+            for records in found.values():
+                rows = records.recist.lesions if model is Lesion else records.recist.assessments
+                records.forms[model] = sorted((r for r in rows if r.status == COMPLETE), key=lambda r: r.pk)
+            continue
+        if model not in read and not any(model.crf.used_in(trial.code) for trial in trials):
+            continue
+        queryset = model._default_manager.filter(patient_id__in=by_pk).select_related(*_RELATED.get(model, ()))
+        if model not in _ENROLMENT_MODELS:
+            queryset = queryset.filter(status=COMPLETE)
+        for record in queryset.order_by("pk"):
+            record.patient = by_pk[record.patient_id]
+            records = found[record.patient_id]
+            if model in _ENROLMENT_MODELS:
+                records.enrolments.append(record)
+                if record.status != COMPLETE:
+                    continue
+            records.forms.setdefault(model, []).append(record)
+    visits = (
+        Visit.objects.filter(patient_id__in=by_pk, status=VisitStatus.DONE)
+        .select_related("definition")
+        .order_by("patient_id", "visit_date", "definition__order", "occurrence", "pk")
+    )
+    for visit in visits:
+        found[visit.patient_id].visits_done.append(visit)
+    return found
+
+
+def _time_points(evaluation: RecistEvaluation) -> tuple[list[engine.TimePoint], bool, str, dict[str, Any]]:
     if evaluation.response is None:
         return [], evaluation.baseline is not None, evaluation.problem, {}
     first_pd: dict[int, date | None] = {
@@ -152,9 +248,10 @@ def _time_points(patient: Patient) -> tuple[list[engine.TimePoint], bool, str, d
     return points, True, "", fingerprint
 
 
-def _subgroups(patient: Patient, arm: str | None, stratum: str) -> dict[str, str]:
-    subtype = TumourBiology.patient_subtype(patient.pk)
-    localisation = patient_localisation(patient=patient)
+def _subgroups(records: PatientRecords, arm: str | None, stratum: str) -> dict[str, str]:
+    subtype = patient_subtype(biology.as_biology() for biology in records.complete(TumourBiology))
+    version = records.settings.localisation_table_version if records.settings is not None else CURRENT_VERSION
+    localisation = localisation_of(records.recist.lesions, version)
     groups = {
         "subtype": subtype.subtype.label if subtype.basis else "",
         "localisation": localisation.category.value if localisation.category else "",
@@ -168,14 +265,23 @@ def _subgroups(patient: Patient, arm: str | None, stratum: str) -> dict[str, str
 
 def patient_data(*, patient: Patient) -> PatientData:
     """Everything the engines read for one patient (clinical-spec C6: the full current data, every time)."""
-    settings_row = AnalysisSettings.objects.filter(trial_id=patient.trial_id).order_by("-version").first()
+    return patient_data_from(patient_records([patient])[patient.pk])
+
+
+def patient_data_bulk(patients: Sequence[Patient]) -> dict[int, PatientData]:
+    """``patient_data`` of each of ``patients`` (their ``trial`` loaded; a chunk of a few hundred), read in a
+    constant number of queries: the same ``PatientData``, field for field, as one patient at a time."""
+    return {pk: patient_data_from(records) for pk, records in patient_records(patients).items()}
+
+
+def patient_data_from(records: PatientRecords, evaluation: RecistEvaluation | None = None) -> PatientData:
+    """The engines' inputs from a patient's loaded records (``evaluation``: their RECIST evaluation, if done)."""
+    patient = records.patient
+    settings_row = records.settings
     settings = endpoint_settings(settings_row)
     randomised = patient.trial.is_randomised
-    enrolment = (
-        Randomisation.objects.filter(patient=patient, status=COMPLETE).select_related("arm").first()
-        if randomised
-        else Registration.objects.filter(patient=patient, status=COMPLETE).first()
-    )
+    model = Randomisation if randomised else Registration
+    enrolment = next(iter(records.complete(model)), None)
     arm = enrolment.arm.code if enrolment is not None and getattr(enrolment, "arm", None) is not None else None
     stratum = (
         f"{enrolment.endocrine_partner}|{enrolment.oligo_lesions}"
@@ -186,7 +292,7 @@ def patient_data(*, patient: Patient) -> PatientData:
         (enrolment.randomisation_date if randomised else enrolment.registration_date) if enrolment else None
     ) or patient.enrolment_date
     data = PatientData(None, settings, settings_row.version if settings_row else None, {})
-    data.subgroups = _subgroups(patient, arm, stratum)
+    data.subgroups = _subgroups(records, arm, stratum)
     if origin is None:
         data.not_computable = "Not yet registered or randomised."
         return data
@@ -194,10 +300,12 @@ def patient_data(*, patient: Patient) -> PatientData:
         data.not_computable = "Randomised arm not yet allocated: endpoints by arm start at randomisation."
         return data
 
-    time_points, has_baseline, problem, recist_fingerprint = _time_points(patient)
+    if evaluation is None:
+        evaluation = recist_evaluation(patient=patient, records=records.recist)
+    time_points, has_baseline, problem, recist_fingerprint = _time_points(evaluation)
     data.recist_problem = problem
-    lines = _complete(SystemicTherapyLine, patient)
-    subsequent = _complete(SubsequentTherapy, patient)
+    lines = records.complete(SystemicTherapyLine)
+    subsequent = records.complete(SubsequentTherapy)
     highest = max((line.line_number or 0 for line in lines), default=0)
     therapy_lines = [
         engine.TherapyLine(
@@ -216,26 +324,26 @@ def patient_data(*, patient: Patient) -> PatientData:
         for index, record in enumerate(sorted(subsequent, key=lambda r: (r.start_date or date.max, r.pk)))
         if record.start_date
     ]
-    death = next(iter(_complete(Death, patient)), None)
-    end = next(iter(_complete(EndOfStudy, patient)), None)
+    death = next(iter(records.complete(Death)), None)
+    end = next(iter(records.complete(EndOfStudy)), None)
     alive = [
         engine.AliveEvidence(date=contact.contact_date, source="survival contact", record_id=record_id(contact))
-        for contact in _complete(SurvivalStatusContact, patient)
+        for contact in records.complete(SurvivalStatusContact)
         if contact.contact_date and contact.vital_status == "alive"
     ]
     alive += [
         engine.AliveEvidence(date=visit.visit_date, source=f"visit {visit}", record_id=None)
-        for visit in patient.visits.select_related("definition").filter(status=VisitStatus.DONE)
+        for visit in records.visits_done
         if visit.visit_date
     ]
     alive += [
         engine.AliveEvidence(date=form.completion_date, source="FACT-B", record_id=record_id(form))
-        for form in _complete(FactB, patient)
+        for form in records.complete(FactB)
         if form.completion_date
     ]
     failures = []
     if randomised:
-        for failure in _complete(StrategyFailure, patient):
+        for failure in records.complete(StrategyFailure):
             if not failure.failure_date or failure.failure_reason not in FAILURE_REASONS:
                 continue
             linked = (
@@ -255,7 +363,7 @@ def patient_data(*, patient: Patient) -> PatientData:
                 )
             )
     adverse_events = []
-    for event in AdverseEvent.objects.filter(patient=patient, status=COMPLETE).select_related("term"):
+    for event in records.complete(AdverseEvent):
         if not (event.grade and event.onset_date):
             continue
         attributions = tuple(
@@ -283,7 +391,7 @@ def patient_data(*, patient: Patient) -> PatientData:
         time_points=tuple(time_points),
         clinical_progressions=tuple(
             engine.ClinicalProgression(id=record_id(record), date=record.progression_date)
-            for record in _complete(ClinicalProgression, patient)
+            for record in records.complete(ClinicalProgression)
             if record.progression_date
         ),
         therapy_lines=tuple(therapy_lines),
@@ -310,27 +418,33 @@ def patient_data(*, patient: Patient) -> PatientData:
         alive_evidence=tuple(alive),
         visceral_crises=tuple(
             engine.VisceralCrisis(id=record_id(c), onset=c.onset_date, investigator_attested=bool(c.abc_definition_met))
-            for c in _complete(VisceralCrisis, patient)
+            for c in records.complete(VisceralCrisis)
             if c.onset_date
         ),
         local_treatments=tuple(
             engine.LocalTreatment(id=record_id(t), modality=engine.LatModality(t.modality.upper()), start=t.start_date)
-            for t in LocalAblativeTreatment.objects.filter(patient=patient, status=COMPLETE)
+            for t in sorted(records.complete(LocalAblativeTreatment), key=_treatment_order)
             if t.start_date and t.modality
         ),
         adverse_events=tuple(adverse_events),
     )
     data.fingerprint = {"recist": recist_fingerprint, "recist_problem": problem}
-    data.sources = _sources(patient)
+    data.sources = _sources(records)
     return data
 
 
-def _sources(patient: Patient) -> dict[str, tuple[str, str]]:
+def _treatment_order(treatment: LocalAblativeTreatment) -> tuple[bool, date, int]:
+    """The treatments' own order (``Meta.ordering``: start date, then pk; PostgreSQL puts an empty date last)."""
+    return (treatment.start_date is None, treatment.start_date or date.min, treatment.pk)
+
+
+def _sources(records: PatientRecords) -> dict[str, tuple[str, str]]:
     """Record id -> (CRF code, label) for every form of the patient, so derived values link to their forms."""
     sources: dict[str, tuple[str, str]] = {}
-    for model in crf_models():
-        if not model.crf.used_in(patient.trial.code):
+    trial = records.patient.trial.code
+    for model, rows in records.forms.items():
+        if not model.crf.used_in(trial):
             continue
-        for record in model._default_manager.filter(patient=patient, status=COMPLETE):
+        for record in rows:
             sources[record_id(record)] = (model.crf.code, f"{model.crf.name}: {record.summary()}")
     return sources

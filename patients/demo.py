@@ -111,6 +111,17 @@ LOGINS: tuple[DemoLogin, ...] = (
         for site in SITES
         if site.code != "NL01"
     ),
+    # And one investigator there: they confirm eligibility and randomise or register.
+    *(
+        DemoLogin(
+            f"investigator_{site.code.lower()}",
+            Role.INVESTIGATOR,
+            (site.code,),
+            f"Demo-Principal-{site.code}-2026!",
+        )
+        for site in SITES
+        if site.code != "NL01"
+    ),
 )
 
 
@@ -263,8 +274,8 @@ def _site_staff(users: dict[str, User]) -> dict[str, tuple[User, User]]:
     staff: dict[str, tuple[User, User]] = {"NL01": (users["coordinator"], users["investigator"])}
     for site in SITES:
         if site.code != "NL01":
-            coordinator = users[f"coordinator_{site.code.lower()}"]
-            staff[site.code] = (coordinator, coordinator)
+            code = site.code.lower()
+            staff[site.code] = (users[f"coordinator_{code}"], users[f"investigator_{code}"])
     return staff
 
 

@@ -199,3 +199,4 @@ from .crfs.disease import *  # noqa: E402,F403
 from .crfs.enrolment import *  # noqa: E402,F403
 from .crfs.follow_up import *  # noqa: E402,F403
 from .crfs.safety import *  # noqa: E402,F403
+from .randomisation import *  # noqa: E402,F403

@@ -27,6 +27,12 @@ class Capability(StrEnum):
     RAISE_QUERIES = "raise_queries"
     VIEW_EFFICACY = "view_efficacy"
     ANSWER_QUERIES = "answer_queries"
+    #: allocate a patient (randomise / register to the single arm): the site investigator only (trials.md)
+    RANDOMISE = "randomise"
+    #: generate, read and verify allocation lists; the full balance report (arm by stratum, site, month)
+    MANAGE_RANDOMISATION = "manage_randomisation"
+    #: enrolment counts by site, without arms (operational dashboards)
+    VIEW_ENROLMENT_COUNTS = "view_enrolment_counts"
 
 
 _SITE_DATA_ENTRY = {
@@ -39,16 +45,20 @@ _SITE_DATA_ENTRY = {
 }
 _READ = {Capability.VIEW_PATIENTS, Capability.VIEW_AUDIT_TRAIL, Capability.VIEW_TRIAL_CONFIGURATION}
 _ANALYSIS = {Capability.VIEW_ANALYSIS_SETTINGS, Capability.CHANGE_ANALYSIS_SETTINGS, Capability.VIEW_EFFICACY}
+_RANDOMISATION = {Capability.MANAGE_RANDOMISATION, Capability.VIEW_ENROLMENT_COUNTS}
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.SITE_COORDINATOR: frozenset(_SITE_DATA_ENTRY),
-    Role.INVESTIGATOR: frozenset(_SITE_DATA_ENTRY),
+    Role.INVESTIGATOR: frozenset(_SITE_DATA_ENTRY | {Capability.RANDOMISE}),
     Role.MONITOR: frozenset(_READ | {Capability.RAISE_QUERIES}),
-    Role.DATA_MANAGER: frozenset(_READ | {Capability.RAISE_QUERIES, Capability.VIEW_ANALYSIS_SETTINGS}),
-    Role.STATISTICIAN: frozenset(_READ | _ANALYSIS),
+    Role.DATA_MANAGER: frozenset(
+        _READ | {Capability.RAISE_QUERIES, Capability.VIEW_ANALYSIS_SETTINGS, Capability.VIEW_ENROLMENT_COUNTS}
+    ),
+    # The allocation list is concealed from everyone but the statistician and the sponsor admin (§6.2).
+    Role.STATISTICIAN: frozenset(_READ | _ANALYSIS | _RANDOMISATION),
     # Trial managers watch operations; they do not open casebooks or audit trails of individual patients.
-    Role.TRIAL_MANAGER: frozenset({Capability.VIEW_TRIAL_CONFIGURATION}),
-    Role.SPONSOR_ADMIN: frozenset(_READ | _ANALYSIS | {Capability.MANAGE_USERS}),
+    Role.TRIAL_MANAGER: frozenset({Capability.VIEW_TRIAL_CONFIGURATION, Capability.VIEW_ENROLMENT_COUNTS}),
+    Role.SPONSOR_ADMIN: frozenset(_READ | _ANALYSIS | _RANDOMISATION | {Capability.MANAGE_USERS}),
 }
 
 

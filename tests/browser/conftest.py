@@ -53,3 +53,36 @@ def screenshot(page: Any) -> Any:
         return path
 
     return take
+
+
+PASSWORD = "Correct-Horse-Battery-42"
+"""The shared cast's password (tests/conftest.py)."""
+
+
+@pytest.fixture
+def sign_in(live_server: Any) -> Any:
+    """``sign_in(page, username)``: the login screen, filled and submitted; waits until the user is in."""
+
+    def go(page: Any, username: str) -> None:
+        from django.urls import reverse
+
+        page.goto(live_server.url + reverse("login"))
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("navigation", name="Main navigation").wait_for()
+
+    return go
+
+
+@pytest.fixture
+def sign_out() -> Any:
+    """``sign_out(page)``: through the user menu, as a person would."""
+
+    def go(page: Any) -> None:
+        nav = page.get_by_role("navigation", name="Main navigation")
+        nav.locator("[data-bs-toggle=dropdown]").click()
+        nav.get_by_role("button", name="Sign out").click()
+        page.get_by_role("navigation", name="Main navigation").wait_for(state="detached")
+
+    return go

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from patients.demo import seed_demo
+from outcomes.demo import seed_full_demo
 from patients.models import PatientStatus
 from trials.models import Role
 
@@ -23,10 +23,11 @@ class Command(BaseCommand):
             task_log.setLevel(logging.WARNING)
         started = time.monotonic()
         try:
-            summary = seed_demo()
+            full = seed_full_demo()
         finally:
             task_log.setLevel(previous_level)
         elapsed = time.monotonic() - started
+        summary = full.base
 
         rows = [("Username", "Role", "Sites", "Password")]
         rows += [
@@ -52,6 +53,10 @@ class Command(BaseCommand):
                 if statuses.get(status)
             )
             self.stdout.write(f"  {trial}: {sum(statuses.values())} patients ({breakdown})")
+        self.stdout.write(
+            f"  CTCAE v5.0 terms: {full.ctcae_terms}    patients given case report forms this run: "
+            f"{full.patients_with_forms}    endpoint derivations recomputed: {full.recomputed}"
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Done in {elapsed:.1f} s: {summary.patients_created} patients registered, "
