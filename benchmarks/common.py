@@ -4,8 +4,9 @@ A benchmark script is a module in this folder with ``run() -> list[Figure]``; ``
 one of them and writes ``docs/benchmarks.md``. Scripts print figures; nothing here asserts a time (timed assertions
 in tests are flaky by nature: the tests prove behaviour, the benchmarks measure it).
 
-Benchmarks never touch the configured database's data: ``throwaway_database()`` creates ``test_<name>`` beside it
-(the same server, migrated from scratch, like the test runner does) and drops it afterwards.
+Benchmarks never touch the configured database's data: ``throwaway_database()`` creates ``benchmark_<name>`` beside it
+(the same server, migrated from scratch, as the test runner does; not ``test_<name>``, which a test run on the same
+server may be using) and drops it afterwards. SQLite gets an in-memory database.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def database_vendor() -> str:
 
 @contextmanager
 def throwaway_database(*, keep: bool | None = None) -> Iterator[str]:
-    """A fresh, migrated ``test_<name>`` database on the configured server for the duration of the block.
+    """A fresh, migrated ``benchmark_<name>`` database on the configured server for the duration of the block.
 
     ``keep`` (default: the ``BENCH_KEEPDB`` environment variable) keeps it afterwards and reuses it next time, so a
     large data set is generated once while iterating.
@@ -84,11 +85,20 @@ def throwaway_database(*, keep: bool | None = None) -> Iterator[str]:
 
     keep = os.environ.get("BENCH_KEEPDB", "") not in ("", "0") if keep is None else keep
     old_name = connection.settings_dict["NAME"]
+    test = connection.settings_dict.setdefault("TEST", {})
+    old_test_name = test.get("NAME")
+    if connection.vendor != "sqlite":
+        test["NAME"] = f"benchmark_{old_name}"
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=keep)
     try:
         yield str(name)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=keep)
+        test["NAME"] = old_test_name
+
+
+#: what ``machine()`` found last (``run_all`` reports it after the benchmark's throwaway database is gone)
+MACHINE: dict[str, str] = {}
 
 
 def machine() -> dict[str, str]:
@@ -103,14 +113,17 @@ def machine() -> dict[str, str]:
         import sqlite3
 
         database = f"{connection.vendor} {sqlite3.sqlite_version}"
-    cpu = _cpu_model()
-    return {
-        "cpus": str(os.cpu_count() or "?"),
-        "cpu model": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(terse=True),
-        "database": database,
-    }
+    MACHINE.clear()
+    MACHINE.update(
+        {
+            "cpus": str(os.cpu_count() or "?"),
+            "cpu model": _cpu_model(),
+            "python": platform.python_version(),
+            "platform": platform.platform(terse=True),
+            "database": database,
+        }
+    )
+    return dict(MACHINE)
 
 
 def _cpu_model() -> str:

@@ -336,7 +336,7 @@ def _plan(builder: _Builder, patient: Patient, *, time_points: int | None) -> _P
 
     # How many time points this patient has: fixed, or what the follow-up so far allows (at most the schedule's 13)
     possible = max(1, min(MAX_FOLLOW_UPS, (today - origin).days // INTERVAL))
-    follow_ups = min(time_points, MAX_FOLLOW_UPS) if time_points else rng.randint(1, possible)
+    follow_ups = min(time_points, MAX_FOLLOW_UPS) if time_points else rng.randint(max(1, possible // 2), possible)
     unscheduled = max(0, (time_points or 0) - MAX_FOLLOW_UPS)
     pattern = rng.choices(["responder", "stable", "progressor"], weights=[30, 35, 35])[0]
     progression_at = rng.randint(1, follow_ups) if pattern == "progressor" and not time_points else None
@@ -424,8 +424,8 @@ def _plan(builder: _Builder, patient: Patient, *, time_points: int | None) -> _P
                 plan,
                 StrategyFailure,
                 failure_date=progressed_on,
-                failure_reason=rng.choice(["systemic_change", "too_many_lesions"]),
-                progressing_lesions=rng.randint(1, 4),
+                failure_reason=(reason := rng.choice(["systemic_change", "too_many_lesions"])),
+                progressing_lesions=rng.randint(6, 9) if reason == "too_many_lesions" else rng.randint(1, 4),
                 amenable_to_sabr=False,
                 management="systemic_change",
             )

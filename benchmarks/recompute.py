@@ -10,7 +10,7 @@
     Target: under 60 s on 2 cores. SQLite is refused: it is the embedded demo set-up, not what a trial runs on.
 
 Run: ``DATABASE_URL=postgres://... python benchmarks/recompute.py`` (or ``make bench`` for every benchmark). The
-data live in a throwaway ``test_<name>`` database next to the configured one (``benchmarks/common.py``);
+data live in a throwaway ``benchmark_<name>`` database next to the configured one (``benchmarks/common.py``);
 ``BENCH_PATIENTS`` changes the 10,000, ``BENCH_KEEPDB=1`` keeps the database (and its data) for the next run.
 """
 
@@ -30,7 +30,17 @@ RUNS = 50
 FULL_PATIENTS = int(os.environ.get("BENCH_PATIENTS", "10000"))
 
 TITLE = "Endpoint recompute"
-DESCRIPTION = __doc__.split("\n\n")[1] if __doc__ else ""
+DESCRIPTION = """\
+- **(a) One patient with 20 time points**: the live path (`endpoints_recompute_for_patient`, one Celery task per
+  changed patient) for an AVATAR II patient with a baseline and 20 follow-up tumour assessments (and every other
+  form), forced to recompute by clearing the stored input hash before each of 50 runs: median and p95, the worker's
+  CPU time, and where the time goes. Target: median under 20 ms.
+- **(b) Full recompute of 10,000 patients** (`recompute_many`, what the nightly sweep and `manage.py recompute` run;
+  one process) on PostgreSQL: from scratch (every computed RECIST response, derivation, endpoint row and discrepancy
+  query written), forced again (every derivation and endpoint row rewritten), and the sweep of unchanged data (all
+  read, hashed and compared, nothing written). Target: under 60 s on 2 cores. Not measured on SQLite (the embedded
+  demo set-up)."""
+NOTES: list[str] = []
 
 
 def one_patient() -> list[Figure]:
@@ -106,7 +116,8 @@ def _reset_derived() -> None:
 def full_recompute() -> list[Figure]:
     """(b): every patient, on PostgreSQL."""
     from benchmarks import data
-    from outcomes.services import consistency_sweep, recompute_many
+    from outcomes.services import consistency_sweep
+    from outcomes.services.patients import recompute_many
     from patients.models import Patient
 
     existing = Patient.objects.filter(screening_number__startswith="BENCH-").count()
@@ -132,12 +143,13 @@ def full_recompute() -> list[Figure]:
         f"{n:,} patients, {rows['TumourAssessment']:,} tumour assessments, "
         f"{rows['TargetMeasurement'] + rows['NonTargetObservation']:,} lesion rows, {rows['Visit']:,} visits"
     )
+    target = 60 if n >= 10_000 else None  # the issue's target is for 10,000 patients
     return [
-        Figure(f"Full recompute of {n:,} patients from scratch", cold_s, "s", 60, note=size),
+        Figure(f"Full recompute of {n:,} patients from scratch", cold_s, "s", target, note=size),
         Figure("  throughput from scratch", n / cold_s, "patients/s"),
-        Figure(f"Full recompute of {n:,} patients, forced again", forced_s, "s", 60),
+        Figure(f"Full recompute of {n:,} patients, forced again", forced_s, "s", target),
         Figure("  throughput forced again", n / forced_s, "patients/s"),
-        Figure(f"Nightly sweep of {n:,} unchanged patients (read, check, write nothing)", sweep_s, "s", 60),
+        Figure(f"Nightly sweep of {n:,} unchanged patients (read, check, write nothing)", sweep_s, "s", target),
     ]
 
 
@@ -150,11 +162,13 @@ def run() -> list[Figure]:
         info = machine()
         print("  machine: " + ", ".join(f"{key} {value}" for key, value in info.items()))
         figures += one_patient()
+        NOTES.clear()
         if database_vendor() != "postgresql":
-            print(
-                "  (b) skipped: the full recompute is measured on PostgreSQL only. "
+            NOTES.append(
+                "(b) skipped: the full recompute is measured on PostgreSQL only. "
                 "Set DATABASE_URL=postgres://user@host:5432/name and run again."
             )
+            print("  " + NOTES[-1])
         else:
             figures += full_recompute()
     return figures

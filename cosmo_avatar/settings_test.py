@@ -17,3 +17,8 @@ STORAGES = {
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 AXES_VERBOSE = False
+
+# Tests run tasks in-process and deterministically, whatever broker the environment names; the tests that need a
+# real worker (tests/outcomes/test_worker_end_to_end.py) switch eager mode off for themselves.
+CELERY_TASK_ALWAYS_EAGER = True
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -2,21 +2,31 @@
 
 Every function takes a patient that the caller has already resolved through the user's scope
 (``patients.selectors.patient_get`` in views, the CRF service's scope check in writes): nothing here widens it.
+
+The recompute reads many patients at once: ``recist_records`` loads the RECIST inputs of a chunk of patients in a
+constant number of queries (``fetch_rows``: SQL built once per table, not per call) and ``recist_evaluation`` runs
+the engine over one patient's loaded rows; the per-patient call loads its own, so both paths share one evaluation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import Min, QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Min, Model, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.expressions import Col
+from django.db.models.signals import post_init, pre_init
 
-from patients.models import Patient
-from trials.models import AnalysisSettings, Trial
+from patients.crf import CrfStatus
+from patients.models import Patient, Visit
+from trials.models import AnalysisSettings, Trial, VisitDefinition
 from trials.selectors import analysis_settings_current
 
 from .domain.localisation import CURRENT_VERSION, PatientLocalisation, anatomical_site
@@ -139,6 +149,94 @@ def _rows_for(assessment: TumourAssessment) -> AssessmentRows:
     return pending if pending is not None else rows_of(assessment)
 
 
+# Reads for many patients at once ---------------------------------------------------------------------------------
+
+_M = TypeVar("_M", bound=Model)
+#: per model, query shape and thread (a compiler holds its thread's connection): SQL, attnames, compiler, converters
+_PREPARED: dict[tuple[Any, ...], tuple[str, list[str], Any, dict[int, Any]]] = {}
+
+
+def fetch_rows(
+    model: type[_M],
+    column: str,
+    values: Collection[Any],
+    *,
+    complete: bool = False,
+    through: tuple[type[Model], str] | None = None,
+    order_by: tuple[str, ...] = ("id",),
+    lock: bool = False,
+    using: str = DEFAULT_DB_ALIAS,
+) -> list[_M]:
+    """The rows of ``model`` whose ``column`` is one of ``values``, as model instances (no related rows loaded):
+    ``model.objects.filter(<column>__in=values).order_by(*order_by)``, the SQL built once per shape and process.
+
+    The recompute reads some twenty tables per patient; Django compiles a queryset anew on every evaluation, which
+    costs several times the query itself, so these reads skip the compiler and go through ``Model.from_db`` with
+    the fields' database converters, as a queryset does. ``complete``: only complete forms. ``through``: (parent
+    model, foreign key column) when ``column`` is the parent's (e.g. the assessment's ``patient_id`` for its rows).
+    ``lock``: ``select_for_update(of=("self",))``, where the database has it.
+    """
+    if not values:
+        return []
+    connection = connections[using]
+    key = (model, column, complete, through, order_by, lock, using, threading.get_ident())
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        quote = connection.ops.quote_name
+        fields: list[Any] = list(model._meta.concrete_fields)
+        source = f"{quote(model._meta.db_table)} t"
+        where = f"t.{quote(column)}"
+        if through is not None:
+            parent, foreign_key = through
+            parent_key: Any = parent._meta.pk.column if parent._meta.pk is not None else "id"
+            source += f" JOIN {quote(parent._meta.db_table)} p ON p.{quote(parent_key)} = t.{quote(foreign_key)}"
+            where = f"p.{quote(column)}"
+        status = "t.status = %s AND " if complete else ""
+        columns = ", ".join(f"t.{quote(f.column)}" for f in fields)
+        order = ", ".join(f"t.{quote(name)}" for name in order_by)
+        # identifiers from the model's metadata, quoted; every value is a parameter
+        sql = f"SELECT {columns} FROM {source} WHERE {status}{where} IN (<values>) ORDER BY {order}"  # noqa: S608
+        if lock and connection.features.has_select_for_update_of:
+            sql += " FOR UPDATE OF t"
+        compiler = model._default_manager.all().query.get_compiler(using=using)
+        converters = compiler.get_converters([Col(model._meta.db_table, field) for field in fields])
+        prepared = _PREPARED[key] = (sql, [f.attname for f in fields], compiler, converters)
+    sql, attnames, compiler, converters = prepared
+    params = ([CrfStatus.COMPLETE] if complete else []) + list(values)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace("<values>", ", ".join(["%s"] * len(values))), params)
+        rows: Any = cursor.fetchall()
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    return _instances(model, attnames, rows, using)
+
+
+def _instances(model: type[_M], attnames: list[str], rows: Iterable[Any], using: str) -> list[_M]:
+    """``model.from_db`` of each row. A plain model (Django's own ``__init__`` and ``from_db``, no ``pre_init`` /
+    ``post_init`` receivers) gets the same instance faster: its attributes set at once, not through the foreign
+    keys' descriptors one by one (no related object is cached yet, so they have nothing to check)."""
+    if (
+        model.__init__ is not Model.__init__
+        or model.from_db.__func__ is not Model.from_db.__func__  # type: ignore[attr-defined]
+        or pre_init.has_listeners(model)
+        or post_init.has_listeners(model)
+    ):
+        return [model.from_db(using, attnames, row) for row in rows]
+    found = []
+    for row in rows:
+        instance = object.__new__(model)
+        state = ModelState()
+        state.adding, state.db = False, using
+        instance.__dict__.update(zip(attnames, row, strict=True), _state=state)
+        found.append(instance)
+    return found
+
+
+def attach(instance: Model, name: str, related: Any) -> None:
+    """Cache ``related`` as ``instance.<name>`` (a foreign key whose id it has), as ``select_related`` does."""
+    instance._meta.get_field(name).set_cached_value(instance, related)  # type: ignore[union-attr]
+
+
 # Settings -------------------------------------------------------------------------------------------------------
 
 
@@ -152,7 +250,7 @@ def _settings(trial: Trial) -> AnalysisSettings | None:
 def trials_settings(trial_ids: Sequence[int]) -> dict[int, AnalysisSettings | None]:
     """The current analysis settings of each trial (its latest version), in one query."""
     found: dict[int, AnalysisSettings | None] = dict.fromkeys(trial_ids)
-    for settings in AnalysisSettings.objects.filter(trial_id__in=set(trial_ids)).order_by("trial_id", "version"):
+    for settings in fetch_rows(AnalysisSettings, "trial_id", set(trial_ids), order_by=("trial_id", "version")):
         found[settings.trial_id] = settings  # the last one, the highest version, wins
     return found
 
@@ -306,53 +404,63 @@ class RecistRecords:
     lesions: list[Lesion]
     #: the trial's current analysis settings (None: the engine's defaults)
     settings: AnalysisSettings | None
+    #: every visit of the patient, by pk, with its definition (the assessments' visits among them)
+    visits: dict[int, Visit]
 
 
 def recist_records(
     patients: Sequence[Patient], *, settings: dict[int, AnalysisSettings | None] | None = None
 ) -> dict[int, RecistRecords]:
-    """The RECIST inputs of ``patients`` in a constant number of queries (six, five when ``settings`` by trial id
+    """The RECIST inputs of ``patients`` in a constant number of queries (eight, seven when ``settings`` by trial id
     are given), whatever the number of patients, assessments and rows."""
     by_pk = {patient.pk: patient for patient in patients}
     if settings is None:
         settings = trials_settings([patient.trial_id for patient in patients])
-    found = {pk: RecistRecords(patient, [], {}, [], settings.get(patient.trial_id)) for pk, patient in by_pk.items()}
+    found = {
+        pk: RecistRecords(patient, [], {}, [], settings.get(patient.trial_id), {}) for pk, patient in by_pk.items()
+    }
     lesions: dict[int, Lesion] = {}
-    for lesion in Lesion.objects.filter(patient_id__in=by_pk).order_by("patient_id", "label", "pk"):
-        lesion.patient = by_pk[lesion.patient_id]
+    rank: dict[int, int] = {}  # a lesion's place in the register order: the rows' order (``rows_of``)
+    for lesion in fetch_rows(Lesion, "patient_id", by_pk, order_by=("patient_id", "label", "id")):
+        attach(lesion, "patient", by_pk[lesion.patient_id])
         found[lesion.patient_id].lesions.append(lesion)
         lesions[lesion.pk] = lesion
+        rank[lesion.pk] = len(rank)
+    visits = fetch_rows(Visit, "patient_id", by_pk)
+    definitions = {d.pk: d for d in fetch_rows(VisitDefinition, "id", {visit.definition_id for visit in visits})}
+    for visit in visits:
+        attach(visit, "definition", definitions[visit.definition_id])
+        attach(visit, "patient", by_pk[visit.patient_id])
+        found[visit.patient_id].visits[visit.pk] = visit
     owner: dict[int, RecistRecords] = {}
-    for assessment in (
-        TumourAssessment.objects.filter(patient_id__in=by_pk).select_related("visit__definition").order_by("pk")
-    ):
-        assessment.patient = by_pk[assessment.patient_id]
+    for assessment in fetch_rows(TumourAssessment, "patient_id", by_pk):
         records = found[assessment.patient_id]
+        attach(assessment, "patient", records.patient)
+        if assessment.visit_id in records.visits:
+            attach(assessment, "visit", records.visits[assessment.visit_id])
         records.assessments.append(assessment)
         owner[assessment.pk] = records
+    through = (TumourAssessment, "assessment_id")
+
+    def row_order(row: Any) -> tuple[int, int, int]:  # (assessment, lesion label, pk): ``rows_of``'s order
+        return (row.assessment_id, rank.get(row.lesion_id, -1), row.pk)
+
     targets: dict[int, list[TargetRow]] = {}
-    for assessment_id, lesion_id, status, tenths, scan in (
-        TargetMeasurement.objects.filter(assessment__patient_id__in=by_pk)
-        .order_by("assessment_id", "lesion__label", "pk")
-        .values_list("assessment_id", "lesion_id", "status", "diameter_tenths", "scan_date")
-    ):
-        lesion = lesions.get(lesion_id) or Lesion(pk=lesion_id)  # another patient's lesion: never a target here
-        targets.setdefault(assessment_id, []).append(TargetRow(lesion, status, tenths, scan))
+    for measured in sorted(fetch_rows(TargetMeasurement, "patient_id", by_pk, through=through), key=row_order):
+        lesion = lesions.get(measured.lesion_id) or Lesion(pk=measured.lesion_id)  # not this patient's: no target
+        targets.setdefault(measured.assessment_id, []).append(
+            TargetRow(lesion, measured.status, measured.diameter_tenths, measured.scan_date)
+        )
     non_targets: dict[int, list[NonTargetRow]] = {}
-    for assessment_id, lesion_id, status, scan in (
-        NonTargetRecord.objects.filter(assessment__patient_id__in=by_pk)
-        .order_by("assessment_id", "lesion__label", "pk")
-        .values_list("assessment_id", "lesion_id", "status", "scan_date")
-    ):
-        lesion = lesions.get(lesion_id) or Lesion(pk=lesion_id)
-        non_targets.setdefault(assessment_id, []).append(NonTargetRow(lesion, status, scan))
-    findings = list(NewLesion.objects.filter(assessment__patient_id__in=by_pk).order_by("assessment_id", "pk"))
+    for seen in sorted(fetch_rows(NonTargetRecord, "patient_id", by_pk, through=through), key=row_order):
+        lesion = lesions.get(seen.lesion_id) or Lesion(pk=seen.lesion_id)
+        non_targets.setdefault(seen.assessment_id, []).append(NonTargetRow(lesion, seen.status, seen.scan_date))
+    findings = fetch_rows(NewLesion, "patient_id", by_pk, through=through, order_by=("assessment_id", "id"))
     by_finding = {finding.pk: finding for finding in findings}
-    confirms = NewLesion._meta.get_field("confirms")
     new_lesions: dict[int, list[NewLesionRow]] = {}
     for finding in findings:
         if finding.confirms_id in by_finding:  # the chain back to its first finding, without a query per link
-            confirms.set_cached_value(finding, by_finding[finding.confirms_id])  # type: ignore[attr-defined]
+            attach(finding, "confirms", by_finding[finding.confirms_id])
         new_lesions.setdefault(finding.assessment_id, []).append(
             NewLesionRow(
                 finding.status,

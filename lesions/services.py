@@ -39,7 +39,7 @@ from .models import (
     TargetMeasurement,
     TumourAssessment,
 )
-from .selectors import RecistEvaluation, RecistRecords, percent, recist_evaluation, recist_records
+from .selectors import RecistEvaluation, RecistRecords, fetch_rows, percent, recist_evaluation, recist_records
 
 #: Automatic queries of the rows' warnings. Not ``check:``: the CRF service syncs those from the record's own rule
 #: run after ``save_children``, which on a new record cannot see the rows, and would close these again.
@@ -347,7 +347,7 @@ def assessments_sync_computed(
     return evaluation
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def assessments_sync_computed_many(evaluated: Sequence[tuple[RecistRecords, RecistEvaluation]]) -> int:
     """``assessments_sync_computed`` for many patients in a constant number of queries (plus one per query to
     open or close). The in-memory assessments of ``records`` get the values written, so a caller reading them
@@ -381,19 +381,18 @@ def _update_computed(changed: list[tuple[TumourAssessment, dict[str, Any]]]) -> 
             TumourAssessment.objects.filter(pk=assessment.pk).update(**values)
         return
     meta = TumourAssessment._meta
-    fields = [meta.get_field(name) for name in _COMPUTED_FIELDS]
+    fields: list[Any] = [meta.get_field(name) for name in _COMPUTED_FIELDS]
     quote = connection.ops.quote_name
-    key = meta.pk
-    assert key is not None
-    columns = ", ".join(quote(f.column) for f in [key, *fields])  # type: ignore[union-attr]
-    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)  # type: ignore[union-attr]
+    key: Any = meta.pk
+    columns = ", ".join(quote(f.column) for f in [key, *fields])
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
     casts = ", ".join(f"%s::{f.db_type(connection)}" for f in [key, *fields])
     for start in range(0, len(changed), 1000):
         batch = changed[start : start + 1000]
         params: list[Any] = []
         for assessment, values in batch:
             params.append(assessment.pk)
-            params += [f.get_db_prep_save(values[f.name], connection) for f in fields]  # type: ignore[union-attr]
+            params += [f.get_db_prep_save(values[f.name], connection) for f in fields]
         rows = ", ".join([f"({casts})"] * len(batch))
         with connection.cursor() as cursor:
             cursor.execute(
@@ -411,17 +410,14 @@ def _sync_discrepancy_queries(wanted: list[tuple[TumourAssessment, list[Finding]
     content_type = ContentType.objects.get_for_model(TumourAssessment)
     ids = {assessment.pk for assessment, _ in wanted}
     open_now: dict[int, set[tuple[str, str]]] = {}
-    for object_id, code, field_name in (
-        Query.objects.filter(
-            patient_id__in={assessment.patient_id for assessment, _ in wanted},
-            content_type=content_type,
-            check_code__startswith=RECIST_QUERY_PREFIX,
-        )
-        .exclude(status=QueryStatus.CLOSED)
-        .values_list("object_id", "check_code", "field_name")
-    ):
-        if object_id in ids:
-            open_now.setdefault(object_id, set()).add((code, field_name))
+    for query in fetch_rows(Query, "patient_id", {assessment.patient_id for assessment, _ in wanted}):
+        if (
+            query.content_type_id == content_type.pk
+            and query.object_id in ids
+            and query.check_code.startswith(RECIST_QUERY_PREFIX)
+            and query.status != QueryStatus.CLOSED
+        ):
+            open_now.setdefault(query.object_id, set()).add((query.check_code, query.field_name))
     for assessment, findings in wanted:
         keys = {(f"{RECIST_QUERY_PREFIX}{finding.code}", finding.field) for finding in findings}
         if keys != open_now.get(assessment.pk, set()):

@@ -3,11 +3,16 @@
 Reads only complete forms (drafts are not data yet). RECIST runs first over every complete tumour assessment
 (``lesions.selectors.recist_evaluation``); its time points feed the endpoint engine. Every input record carries an id
 ``"<app>.<model>:<pk>"`` so each derived date can name the form that set it.
+
+One mapping, two ways to read: ``patient_records`` loads everything for a list of patients in a constant number of
+queries (about 25, whatever the number of patients and forms) and ``patient_data_from`` maps one patient's records;
+``patient_data`` (one patient, the live recompute) and ``patient_data_bulk`` (a chunk, the sweep) are both that, so
+they give the same ``PatientData`` (``tests/outcomes/test_recompute_bulk.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -21,6 +26,8 @@ from lesions.models import Lesion, LocalAblativeTreatment, TumourAssessment
 from lesions.selectors import (
     RecistEvaluation,
     RecistRecords,
+    attach,
+    fetch_rows,
     localisation_of,
     recist_evaluation,
     recist_records,
@@ -31,6 +38,7 @@ from patients.domain.subtype import patient_subtype
 from patients.models import (
     AdverseEvent,
     ClinicalProgression,
+    CtcaeTerm,
     Death,
     EndOfStudy,
     FactB,
@@ -46,7 +54,7 @@ from patients.models import (
     Visit,
     VisitStatus,
 )
-from trials.models import AnalysisSettings
+from trials.models import AnalysisSettings, Arm
 
 from .domain import endpoints as engine
 
@@ -108,7 +116,7 @@ class PatientData:
     recist_problem: str = ""
     not_computable: str = ""
     #: record id -> (CRF code, label) for links from a derived value to its form
-    sources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    sources: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     #: the data the hash is computed over
     fingerprint: dict[str, Any] = field(default_factory=dict)
 
@@ -151,13 +159,6 @@ class PatientRecords:
         return self.forms.get(model, [])
 
 
-#: related rows the mapping or a record's summary (the provenance label) reads: loaded with the record
-_RELATED: dict[type[Any], tuple[str, ...]] = {
-    AdverseEvent: ("term",),
-    LocalAblativeTreatment: ("lesion",),
-    Randomisation: ("arm",),
-    Registration: ("arm",),
-}
 _ENROLMENT_MODELS: tuple[type[Any], ...] = (Registration, Randomisation)
 #: the CRF models ``patient_data_from`` reads, besides those of the trial (``_sources``)
 _READ_ALWAYS: frozenset[type[Any]] = frozenset(
@@ -183,7 +184,8 @@ def _read_for(trial: Any) -> frozenset[type[Any]]:
 
 def patient_records(patients: Sequence[Patient]) -> dict[int, PatientRecords]:
     """The records ``patient_data`` reads, for ``patients`` (their ``trial`` loaded), in a constant number of
-    queries: one per CRF model read, plus the settings, the visits and the RECIST rows (about 25 in all)."""
+    queries: one per CRF model read, plus the settings, visits, RECIST rows and the few related rows the mapping
+    and the record summaries show (CTCAE terms, arms): about 25, whatever the number of patients and forms."""
     by_pk = {patient.pk: patient for patient in patients}
     settings = trials_settings([patient.trial_id for patient in patients])
     recist = recist_records(patients, settings=settings)
@@ -193,33 +195,50 @@ def patient_records(patients: Sequence[Patient]) -> dict[int, PatientRecords]:
     }
     trials = {patient.trial_id: patient.trial for patient in patients}.values()
     read = set(_READ_ALWAYS).union(*(_read_for(trial) for trial in trials))
+    lesions = {lesion.pk: lesion for records in found.values() for lesion in records.recist.lesions}
     for model in crf_models():
         if model is Lesion or model is TumourAssessment:  # already read, drafts too, for RECIST
             for records in found.values():
-                rows = records.recist.lesions if model is Lesion else records.recist.assessments
-                records.forms[model] = sorted((r for r in rows if r.status == COMPLETE), key=lambda r: r.pk)
+                read_before: list[Any] = records.recist.lesions if model is Lesion else records.recist.assessments
+                records.forms[model] = sorted((r for r in read_before if r.status == COMPLETE), key=lambda r: r.pk)
             continue
         if model not in read and not any(model.crf.used_in(trial.code) for trial in trials):
             continue
-        queryset = model._default_manager.filter(patient_id__in=by_pk).select_related(*_RELATED.get(model, ()))
-        if model not in _ENROLMENT_MODELS:
-            queryset = queryset.filter(status=COMPLETE)
-        for record in queryset.order_by("pk"):
-            record.patient = by_pk[record.patient_id]
+        enrolment = model in _ENROLMENT_MODELS
+        rows: list[Any] = fetch_rows(model, "patient_id", by_pk, complete=not enrolment)
+        if model is AdverseEvent:
+            terms = {t.pk: t for t in fetch_rows(CtcaeTerm, "id", {r.term_id for r in rows if r.term_id})}
+            for event in rows:
+                if event.term_id in terms:
+                    attach(event, "term", terms[event.term_id])
+        elif model is LocalAblativeTreatment:
+            for treatment in rows:
+                if treatment.lesion_id in lesions:
+                    attach(treatment, "lesion", lesions[treatment.lesion_id])
+        elif enrolment:
+            arms = {arm.pk: arm for arm in fetch_rows(Arm, "id", {r.arm_id for r in rows if r.arm_id})}
+            for record in rows:
+                if record.arm_id in arms:
+                    attach(record, "arm", arms[record.arm_id])
+        for record in rows:
             records = found[record.patient_id]
-            if model in _ENROLMENT_MODELS:
+            attach(record, "patient", records.patient)
+            if enrolment:
                 records.enrolments.append(record)
                 if record.status != COMPLETE:
                     continue
             records.forms.setdefault(model, []).append(record)
-    visits = (
-        Visit.objects.filter(patient_id__in=by_pk, status=VisitStatus.DONE)
-        .select_related("definition")
-        .order_by("patient_id", "visit_date", "definition__order", "occurrence", "pk")
-    )
-    for visit in visits:
-        found[visit.patient_id].visits_done.append(visit)
+    for records in found.values():
+        records.visits_done = sorted(
+            (visit for visit in records.recist.visits.values() if visit.status == VisitStatus.DONE),
+            key=_visit_order,
+        )
     return found
+
+
+def _visit_order(visit: Visit) -> tuple[bool, date, int, int, int]:
+    """The visits' own order (``Meta.ordering``: date, the schedule's order, occurrence; an empty date last)."""
+    return (visit.visit_date is None, visit.visit_date or date.min, visit.definition.order, visit.occurrence, visit.pk)
 
 
 def _time_points(evaluation: RecistEvaluation) -> tuple[list[engine.TimePoint], bool, str, dict[str, Any]]:
@@ -282,7 +301,12 @@ def patient_data_from(records: PatientRecords, evaluation: RecistEvaluation | No
     randomised = patient.trial.is_randomised
     model = Randomisation if randomised else Registration
     enrolment = next(iter(records.complete(model)), None)
-    arm = enrolment.arm.code if enrolment is not None and getattr(enrolment, "arm", None) is not None else None
+    # Only a randomised trial has arms to compare; COSMO's single "LAT" arm is a registration, not an allocation.
+    arm = (
+        enrolment.arm.code
+        if randomised and enrolment is not None and getattr(enrolment, "arm", None) is not None
+        else None
+    )
     stratum = (
         f"{enrolment.endocrine_partner}|{enrolment.oligo_lesions}"
         if randomised and enrolment is not None and enrolment.endocrine_partner
@@ -438,13 +462,36 @@ def _treatment_order(treatment: LocalAblativeTreatment) -> tuple[bool, date, int
     return (treatment.start_date is None, treatment.start_date or date.min, treatment.pk)
 
 
-def _sources(records: PatientRecords) -> dict[str, tuple[str, str]]:
-    """Record id -> (CRF code, label) for every form of the patient, so derived values link to their forms."""
-    sources: dict[str, tuple[str, str]] = {}
-    trial = records.patient.trial.code
-    for model, rows in records.forms.items():
-        if not model.crf.used_in(trial):
-            continue
-        for record in rows:
-            sources[record_id(record)] = (model.crf.code, f"{model.crf.name}: {record.summary()}")
-    return sources
+class SourceLabels(Mapping[str, tuple[str, str]]):
+    """Record id -> (CRF code, label) for every complete form of the patient, so derived values link to their
+    forms. A label (the form's ``summary()``) is made when first asked for: a derivation cites only a few forms."""
+
+    def __init__(self, records: PatientRecords) -> None:
+        trial = records.patient.trial.code
+        self._forms = {
+            record_id(record): (model, record)
+            for model, rows in records.forms.items()
+            if model.crf.used_in(trial)
+            for record in rows
+        }
+        self._labels: dict[str, tuple[str, str]] = {}
+
+    def __getitem__(self, key: str) -> tuple[str, str]:
+        label = self._labels.get(key)
+        if label is None:
+            model, record = self._forms[key]
+            label = self._labels[key] = (model.crf.code, f"{model.crf.name}: {record.summary()}")
+        return label
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._forms)
+
+    def __len__(self) -> int:
+        return len(self._forms)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+def _sources(records: PatientRecords) -> SourceLabels:
+    return SourceLabels(records)

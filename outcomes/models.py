@@ -14,7 +14,7 @@ class PatientDerivation(SiteOwnedModel):
     nightly sweep can tell a stale row from a current one without recomputing."""
 
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="derivation")
-    algorithm_version = models.CharField(max_length=20)
+    algorithm_version = models.CharField(max_length=60)
     settings_version = models.PositiveIntegerField(null=True)
     input_hash = models.CharField(max_length=64)
     computed_at = models.DateTimeField()
@@ -45,7 +45,7 @@ class EndpointValue(SiteOwnedModel):
     source_records = models.JSONField(default=list)
     flags = models.JSONField(default=list)
     landmark_status = models.CharField(max_length=10, blank=True)
-    algorithm_version = models.CharField(max_length=20)
+    algorithm_version = models.CharField(max_length=60)
     settings_version = models.PositiveIntegerField(null=True)
     input_hash = models.CharField(max_length=64)
     computed_at = models.DateTimeField()
@@ -72,7 +72,7 @@ class TrialSummary(models.Model):
     trial = models.ForeignKey("trials.Trial", on_delete=models.CASCADE, related_name="summaries")
     key = models.CharField(max_length=60, help_text="e.g. PFS:overall, PFS:subtype, TSF:arm")
     data = models.JSONField(default=dict)
-    algorithm_version = models.CharField(max_length=20)
+    algorithm_version = models.CharField(max_length=60)
     settings_version = models.PositiveIntegerField(null=True)
     patients = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField()

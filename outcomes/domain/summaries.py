@@ -8,6 +8,7 @@ hazard ratio with Efron ties (clinical-spec §2.4). Everything a dashboard or ex
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +40,10 @@ class SurvivalRow:
 
 
 def _number(value: float | None, digits: int = 6) -> float | None:
-    return None if value is None else round(float(value), digits)
+    """A JSON-safe number: infinite or undefined limits (a monotone Cox likelihood, D39) become null."""
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return round(float(value), digits)
 
 
 def _curve(estimate: KaplanMeierEstimate) -> list[dict[str, Any]]:

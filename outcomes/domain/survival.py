@@ -544,6 +544,14 @@ class CoxResult:
         raise KeyError(name)
 
 
+def _safe_exp(value: float) -> float:
+    """exp() that saturates to 0 or inf instead of raising: a monotone likelihood has huge but finite SEs."""
+    try:
+        return math.exp(value)
+    except OverflowError:
+        return math.inf
+
+
 def cox_proportional_hazards(
     times: Sequence[float],
     events: Sequence[bool | int],
@@ -637,12 +645,12 @@ def cox_proportional_hazards(
             CoxCoefficient(
                 name=name,
                 coefficient=coefficient,
-                hazard_ratio=math.exp(coefficient),
+                hazard_ratio=_safe_exp(coefficient),
                 standard_error=standard_error,
                 z=z,
                 p_value=_chi_square_survival(z * z, 1),
-                lower=math.exp(coefficient - z_level * standard_error),
-                upper=math.exp(coefficient + z_level * standard_error),
+                lower=_safe_exp(coefficient - z_level * standard_error),
+                upper=_safe_exp(coefficient + z_level * standard_error),
             )
         )
     likelihood_ratio = max(0.0, 2.0 * (log_likelihood - null_log_likelihood))

@@ -13,22 +13,26 @@ the computed responses and the endpoints, and write only what changed.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from lesions.domain.recist import ALGORITHM_VERSION as RECIST_VERSION
-from lesions.selectors import recist_evaluation
+from lesions.selectors import attach, fetch_rows, recist_evaluation
 from lesions.services import assessments_sync_computed_many
 from patients.edit_checks import Finding, Severity
 from patients.models import Patient, Query, QueryStatus, Randomisation, Registration
 from patients.services import queries_sync_automatic
+from trials.models import Trial
 
 from ..domain.endpoints import EndpointResult, Paramcd, PatientEndpoints, derive_endpoints
 from ..inputs import PatientData, PatientRecords, patient_data, patient_data_from, patient_records
@@ -115,34 +119,49 @@ def recompute_many(patient_ids: Iterable[int], *, force: bool = False, chunk_siz
     ids = sorted(set(patient_ids))
     checked = written = 0
     for start in range(0, len(ids), chunk_size):
-        with transaction.atomic():
-            done = _recompute_chunk(ids[start : start + chunk_size], force=force)
+        done = _recompute_chunk_retried(ids[start : start + chunk_size], force=force)
         checked += len(done)
         written += sum(changed for _, changed in done.values())
     return {"checked": checked, "repaired": written}
 
 
+#: PostgreSQL's "deadlock detected" and "serialization failure": the chunk's transaction is retried from the start
+RETRIED_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _recompute_chunk_retried(ids: list[int], *, force: bool, attempts: int = 3) -> dict[int, Any]:
+    """One chunk in its own transaction. A form saved meanwhile may lock rows in another order (a deadlock the
+    database resolves by aborting one side): the chunk is then run again rather than failing the whole sweep."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                return _recompute_chunk(ids, force=force)
+        except OperationalError as error:
+            if attempt == attempts or getattr(error.__cause__, "pgcode", None) not in RETRIED_SQLSTATES:
+                raise
+            logger.warning("Recompute of %s patients from %s: %s; trying again.", len(ids), ids[0], error)
+    raise AssertionError("unreachable")
+
+
 def _recompute_chunk(ids: list[int], *, force: bool) -> dict[int, tuple[PatientDerivation, bool]]:
     """Lock, read, evaluate and write ``ids`` (inside the caller's transaction): patient id -> (derivation,
     whether it was written). Ids of patients that no longer exist are left out."""
-    patients = list(
-        Patient.objects.select_for_update(of=("self",)).select_related("trial").filter(pk__in=ids).order_by("pk")
-    )
+    patients = fetch_rows(Patient, "id", ids, lock=True)
     if not patients:
         return {}
+    trials = {trial.pk: trial for trial in fetch_rows(Trial, "id", {patient.trial_id for patient in patients})}
+    for patient in patients:
+        attach(patient, "trial", trials[patient.trial_id])
     records = patient_records(patients)
     evaluations = {pk: recist_evaluation(patient=r.patient, records=r.recist) for pk, r in records.items()}
     # computed RECIST beside the investigator's, and the discrepancy queries; then the data (their summaries
     # are the provenance labels, so they are read after the computed responses are written)
     assessments_sync_computed_many([(r.recist, evaluations[pk]) for pk, r in records.items()])
-    existing = {
-        derivation.patient_id: derivation
-        for derivation in PatientDerivation.objects.filter(patient_id__in=[p.pk for p in patients]).defer("values")
-    }
+    existing = {derivation.patient_id: derivation for derivation in fetch_rows(PatientDerivation, "patient_id", ids)}
     now = timezone.now()
     done: dict[int, tuple[PatientDerivation, bool]] = {}
     derivations: list[PatientDerivation] = []
-    endpoint_rows: list[EndpointValue] = []
+    endpoint_rows: list[dict[str, Any]] = []
     kept: dict[int, set[str]] = {}
     engine_queries: list[tuple[Any, list[Finding]]] = []
     for patient in patients:
@@ -155,7 +174,7 @@ def _recompute_chunk(ids: list[int], *, force: bool) -> dict[int, tuple[PatientD
             and current.input_hash == digest
             and current.algorithm_version == ALGORITHM_VERSION
         ):
-            current.patient = patient
+            attach(current, "patient", patient)
             done[patient.pk] = (current, False)
             continue
         derivation, rows, findings = _derive(patient, data, digest, now)
@@ -165,7 +184,7 @@ def _recompute_chunk(ids: list[int], *, force: bool) -> dict[int, tuple[PatientD
                 engine_queries.append((anchor, findings))
         derivations.append(derivation)
         endpoint_rows += rows
-        kept[patient.pk] = {row.paramcd for row in rows}
+        kept[patient.pk] = {row["paramcd"] for row in rows}
         done[patient.pk] = (derivation, True)
     _sync_queries(engine_queries, prefix=ENGINE_QUERY_PREFIX)
     PatientDerivation.objects.bulk_create(
@@ -174,21 +193,15 @@ def _recompute_chunk(ids: list[int], *, force: bool) -> dict[int, tuple[PatientD
         unique_fields=["patient"],
         update_fields=["site", "values", *_PROVENANCE],
     )
-    EndpointValue.objects.bulk_create(
-        endpoint_rows,
-        update_conflicts=True,
-        unique_fields=["patient", "paramcd"],
-        update_fields=[*_ENDPOINT_FIELDS, *_PROVENANCE],
-    )
-    stale = [
-        pk
-        for pk, patient_id, paramcd in EndpointValue.objects.filter(patient_id__in=kept).values_list(
-            "pk", "patient_id", "paramcd"
-        )
-        if paramcd not in kept[patient_id]
-    ]
+    _endpoint_values_write(endpoint_rows)
+    by_kept: dict[frozenset[str], list[int]] = {}
+    for patient_id, paramcds in kept.items():
+        by_kept.setdefault(frozenset(paramcds), []).append(patient_id)
+    stale = Q()  # endpoint rows the engine no longer derives, in one statement
+    for derived, patient_ids in by_kept.items():
+        stale |= Q(patient_id__in=patient_ids) & ~Q(paramcd__in=derived)
     if stale:
-        EndpointValue.objects.filter(pk__in=stale).delete()
+        EndpointValue.objects.filter(stale).delete()
     return done
 
 
@@ -210,8 +223,9 @@ _ENDPOINT_FIELDS = (
 
 def _derive(
     patient: Patient, data: PatientData, digest: str, now: Any
-) -> tuple[PatientDerivation, list[EndpointValue], list[Finding] | None]:
-    """The derivation row, the endpoint rows and the engine's queries (None: not computable) of one patient."""
+) -> tuple[PatientDerivation, list[dict[str, Any]], list[Finding] | None]:
+    """The derivation row, the endpoint rows (column values by attname) and the engine's queries (None: not
+    computable) of one patient."""
     provenance = {
         "algorithm_version": ALGORITHM_VERSION,
         "settings_version": data.settings_version,
@@ -223,7 +237,7 @@ def _derive(
         "not_computable": data.not_computable,
         "recist_problem": data.recist_problem,
     }
-    rows: list[EndpointValue] = []
+    rows: list[dict[str, Any]] = []
     findings = None
     if data.patient_input is not None:
         endpoints = derive_endpoints(data.patient_input, data.settings)
@@ -243,25 +257,82 @@ def _derive(
         values["last_known_alive"] = _jsonable(os_row.end_date) if os_row.event is False else None
         findings = _engine_queries(endpoints)
         rows = [
-            EndpointValue(
-                patient=patient,
-                paramcd=result.paramcd.value,
-                site_id=patient.site_id,
-                start_date=result.start_date,
-                end_date=result.end_date,
-                aval_days=result.aval_days,
-                event=result.event,
-                reason=result.reason.value if result.reason else "",
-                explanation=result.explanation,
-                source_records=_sources(result, data),
-                flags=sorted(flag.value for flag in result.flags),
-                landmark_status=result.landmark_status.value if result.landmark_status else "",
+            {
+                "patient_id": patient.pk,
+                "paramcd": result.paramcd.value,
+                "site_id": patient.site_id,
+                "start_date": result.start_date,
+                "end_date": result.end_date,
+                "aval_days": result.aval_days,
+                "event": result.event,
+                "reason": result.reason.value if result.reason else "",
+                "explanation": result.explanation,
+                "source_records": _sources(result, data),
+                "flags": sorted(flag.value for flag in result.flags),
+                "landmark_status": result.landmark_status.value if result.landmark_status else "",
                 **provenance,
-            )
+            }
             for result in endpoints.results
         ]
     derivation = PatientDerivation(patient=patient, site_id=patient.site_id, values=values, **provenance)
     return derivation, rows, findings
+
+
+#: from this many endpoint rows on, PostgreSQL gets them through ``COPY`` (fewer: one ``INSERT``, one round trip)
+COPY_FROM = 200
+
+
+def _endpoint_values_write(rows: list[dict[str, Any]]) -> None:
+    """Insert or update the endpoint rows (by patient and PARAMCD). On PostgreSQL the rows are copied into a
+    temporary table and merged in one statement: a few hundred patients make thousands of rows, and a multi-row
+    ``INSERT`` spends more time building and parsing its literals than writing them."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql" or len(rows) < COPY_FROM:
+        EndpointValue.objects.bulk_create(
+            [EndpointValue(**row) for row in rows],
+            update_conflicts=True,
+            unique_fields=["patient", "paramcd"],
+            update_fields=[*_ENDPOINT_FIELDS, *_PROVENANCE],
+        )
+        return
+    meta = EndpointValue._meta
+    fields: list[Any] = [meta.get_field(name) for name in ("patient", "paramcd", *_ENDPOINT_FIELDS, *_PROVENANCE)]
+    quote = connection.ops.quote_name
+    table, staging = quote(meta.db_table), quote(f"{meta.db_table}_staging")
+    columns = ", ".join(quote(field.column) for field in fields)
+    updates = ", ".join(f"{quote(field.column)} = EXCLUDED.{quote(field.column)}" for field in fields[2:])
+    lines = io.StringIO()
+    for row in rows:
+        lines.write("\t".join(_copy_text(field, row[field.attname]) for field in fields) + "\n")
+    lines.seek(0)
+    # identifiers from the model's metadata, quoted; the values travel as COPY data
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.cursor.copy_expert(f"COPY {staging} ({columns}) FROM STDIN", lines)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "  # noqa: S608
+            f"ON CONFLICT ({quote('patient_id')}, {quote('paramcd')}) DO UPDATE SET {updates}"
+        )
+        cursor.execute(f"DROP TABLE {staging}")
+
+
+def _copy_text(field: Any, value: Any) -> str:
+    """A value in ``COPY``'s text format: ``\\N`` for NULL, backslash escapes, JSON as its text, dates ISO."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        text = "t" if value else "f"
+    elif field.get_internal_type() == "JSONField":
+        text = json.dumps(value, cls=field.encoder)
+    elif isinstance(value, (date, datetime)):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _query_anchor(records: PatientRecords) -> Any:
@@ -276,12 +347,11 @@ def _sync_queries(wanted: list[tuple[Any, list[Finding]]], *, prefix: str) -> No
     if not wanted:
         return
     open_now: dict[tuple[int, int], set[tuple[str, str]]] = {}
-    for content_type_id, object_id, code, field_name in (
-        Query.objects.filter(patient_id__in={record.patient_id for record, _ in wanted}, check_code__startswith=prefix)
-        .exclude(status=QueryStatus.CLOSED)
-        .values_list("content_type_id", "object_id", "check_code", "field_name")
-    ):
-        open_now.setdefault((content_type_id, object_id), set()).add((code, field_name))
+    for query in fetch_rows(Query, "patient_id", {record.patient_id for record, _ in wanted}):
+        if query.check_code.startswith(prefix) and query.status != QueryStatus.CLOSED:
+            open_now.setdefault((query.content_type_id, query.object_id), set()).add(
+                (query.check_code, query.field_name)
+            )
     for record, findings in wanted:
         key = (ContentType.objects.get_for_model(record).pk, record.pk)
         if {(f"{prefix}{finding.code}", finding.field) for finding in findings} != open_now.get(key, set()):

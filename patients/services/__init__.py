@@ -2,7 +2,7 @@
 
 from .crfs import crf_save
 from .patients import EditConflict, patient_register, patient_update, subject_id_for
-from .queries import query_answer, query_close, query_raise, query_reopen, queries_sync_automatic
+from .queries import queries_sync_automatic, query_answer, query_close, query_raise, query_reopen
 from .visits import unscheduled_visit_add, visit_record
 
 __all__ = [

@@ -118,6 +118,7 @@ def _enrolment_visit(*, user: Any, patient: Patient, model: type[CaseReportForm]
         raise ValidationError({date_field: error.messages}) from error
 
 
+@transaction.atomic
 def enrolment_complete(
     *,
     user: Any,

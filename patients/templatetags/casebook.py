@@ -53,7 +53,8 @@ def _one_link(cell: Any, patient: Any, visit: Any, can_edit: bool) -> str:
             '<i class="bi {} {}" title="{}: {}" aria-label="{}"></i>', icon, colour, cell.model.crf.name, hint, label
         )
     return format_html(
-        '<a href="{}" class="text-decoration-none" data-status="{}" title="{}: {}"><i class="bi {} {}" aria-label="{}"></i></a>',
+        '<a href="{}" class="text-decoration-none" data-status="{}" title="{}: {}">'
+        '<i class="bi {} {}" aria-label="{}"></i></a>',
         url,
         cell.status,
         cell.model.crf.name,

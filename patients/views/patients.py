@@ -70,6 +70,7 @@ def patient_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
             "patient": patient,
             "casebook": build_casebook(patient=patient, today=timezone.localdate()),
             "cell_look": CELL_LOOK,
+            "can_randomise": can(request.user, Capability.RANDOMISE),
             "today": timezone.localdate(),
             "can_edit": can(request.user, Capability.EDIT_CLINICAL_DATA),
             "derivation": getattr(patient, "derivation", None),

@@ -25,8 +25,8 @@ def test_a_coordinator_signs_in_and_opens_the_patient_list(
     screenshot("patient-list")
     page.get_by_role("link", name=cast.patient_a.subject_id).click()
     page.wait_for_url(f"**/patients/{cast.patient_a.subject_id}/")
-    assert page.locator("#visit-schedule tbody tr").count() > 5
-    screenshot("casebook")
+    assert page.locator("#casebook tbody tr").count() > 5
+    screenshot("casebook-empty")
 
 
 def test_a_wrong_password_stays_on_the_login_page(

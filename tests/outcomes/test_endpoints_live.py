@@ -1,7 +1,6 @@
 """Endpoints derived from forms entered through the services: the right dates, reasons and provenance."""
 
-from datetime import date, timedelta
-from typing import Any
+from datetime import timedelta
 
 from outcomes import services
 from outcomes.models import EndpointValue, PatientDerivation
@@ -136,8 +135,8 @@ def test_a_computed_response_differing_from_the_investigators_raises_a_query_and
     assert (assessment.computed_response, assessment.investigator_response) == ("PR", "SD")
     query = DataQuery.objects.get(object_id=assessment.pk, check_code__startswith="recist:")
     assert query.status == "open"
-    from lesions.services import tumour_assessment_save
     from lesions.models import AssessmentRows, NonTargetRow, TargetRow
+    from lesions.services import tumour_assessment_save
 
     on = scenario.origin + timedelta(days=84)
     tumour_assessment_save(

@@ -108,7 +108,7 @@ def test_recomputing_unchanged_data_changes_nothing(cast: Cast) -> None:
     scenario = Scenario(cast)
     scenario.baseline()
     scenario.assessment(84, 38, investigator="SD")
-    first, changed = services.endpoints_recompute_for_patient(patient_id=scenario.patient.pk)
+    first, _ = services.endpoints_recompute_for_patient(patient_id=scenario.patient.pk)
     rows = list(EndpointValue.objects.filter(patient=scenario.patient).values())
     second, changed_again = services.endpoints_recompute_for_patient(patient_id=scenario.patient.pk)
     assert first is not None and second is not None

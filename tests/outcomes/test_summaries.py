@@ -68,3 +68,12 @@ def test_censoring_reasons_are_counted() -> None:
 def test_one_arm_or_no_events_is_not_estimable() -> None:
     rows = [SurvivalRow("a", 10, False, "C", "A"), SurvivalRow("b", 12, False, "C", "B")]
     assert "Not estimable" in endpoint_summary(rows, comparison=("A", "B"))["comparison"]["note"]
+
+
+def test_unbounded_limits_are_stored_as_null_json() -> None:
+    import json
+
+    rows = [SurvivalRow(f"a{i}", 10 + i, True, "PD", "A") for i in range(4)]
+    rows += [SurvivalRow(f"b{i}", 10 + i, False, "CENSORED", "B") for i in range(4)]
+    summary = endpoint_summary(rows, comparison=("B", "A"))
+    json.loads(json.dumps(summary, allow_nan=False))  # raises if any inf or nan slipped through

@@ -549,3 +549,14 @@ def test_the_engines_import_neither_django_nor_slow_libraries(module: str) -> No
             imported.add(node.module)
     forbidden = {"django", "pandas", "lifelines", "scipy.stats"}
     assert not {name for name in imported if name.split(".")[0] in forbidden or name in forbidden}
+
+
+def test_a_monotone_likelihood_reports_infinite_limits_instead_of_crashing() -> None:
+    # every event in one arm: the Cox coefficient runs away; the limits must saturate, not raise OverflowError
+    times = [1, 2, 3, 4, 5, 6, 7, 8]
+    events = [1, 1, 1, 1, 0, 0, 0, 0]
+    arm = [1, 1, 1, 1, 0, 0, 0, 0]
+    result = cox_proportional_hazards(times, events, {"arm": arm})
+    coefficient = result.coefficient("arm")
+    assert coefficient.upper == math.inf or coefficient.upper > 1e6
+    assert not result.converged or coefficient.hazard_ratio > 1e3

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,13 @@ from django.db import connection
 from django.urls import reverse
 
 from cosmo_avatar.celery import app
-from outcomes.models import PatientDerivation
+from outcomes.models import EndpointValue, PatientDerivation
 from patients.models import Patient
 
 from ..conftest import Cast
+from ..forms import submit
 from ..real_services import require_worker_stack
+from ..scenarios import Scenario
 
 pytestmark = pytest.mark.worker
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,11 +40,24 @@ def _database_url() -> str:
     return f"postgres://{auth}{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
+def _wait_for(condition: Any, seconds: float = 30, log_path: str = "") -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.1)
+    tail = Path(log_path).read_text()[-4000:] if log_path else ""
+    pytest.fail(f"nothing within {seconds} s; the worker's log ends with:\n{tail}")
+
+
 @pytest.fixture
 def worker(transactional_db: None) -> Any:
     require_worker_stack()
+    app.conf.update(task_always_eager=False)  # the test settings run tasks in-process; this test needs the broker
     app.control.purge()  # messages left by an earlier run name patients of another database
     env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "cosmo_avatar.settings"}
+    log = tempfile.NamedTemporaryFile("w+", prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable,
@@ -56,15 +73,17 @@ def worker(transactional_db: None) -> Any:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
     deadline = time.monotonic() + 30
     while not app.control.inspect(timeout=1).active_queues() and time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"The Celery worker exited: {process.stdout.read() if process.stdout else ''}")
+            pytest.fail(f"The Celery worker exited: {Path(log.name).read_text()[-3000:]}")
+    process.log_path = log.name  # type: ignore[attr-defined]
     yield process
+    app.conf.update(task_always_eager=True)
     process.terminate()
     try:
         process.wait(timeout=20)
@@ -97,5 +116,44 @@ def test_a_web_registration_is_recomputed_by_the_worker(
         time.sleep(0.1)
     else:
         pytest.fail("The worker did not recompute the patient within 30 s")
-    assert derivation.values["follow_up"]["last_known_alive"] == "2025-06-02"
+    assert derivation.values["not_computable"] == "Not yet registered or randomised."
     assert derivation.input_hash  # set by the worker's service run
+
+
+@pytest.fixture
+def stable_patient(transactional_db: None, cast: Cast) -> Scenario:
+    """A COSMO patient with a baseline and one stable follow-up, made (and recomputed) before the worker starts."""
+    scenario = Scenario(cast)
+    scenario.baseline()
+    scenario.assessment(84, 39, investigator="SD")
+    return scenario
+
+
+def test_a_progression_saved_through_the_form_becomes_a_pfs_event_without_a_manual_trigger(
+    transactional_db: None, stable_patient: Scenario, worker: Any, client: Any
+) -> None:
+    scenario = stable_patient
+    client.force_login(scenario.user)
+    on = scenario.origin + timedelta(days=168)
+    visit = scenario._visit("follow-up", 2, on)
+    url = reverse("patients:crf_new", kwargs={"subject_id": scenario.patient.subject_id, "code": "tumour-assessment"})
+    started = time.monotonic()
+    response = submit(
+        client,
+        f"{url}?visit={visit.pk}",
+        {
+            "modality": "ct",
+            "investigator_response": "PD",
+            "default_scan_date": on.isoformat(),
+            "*diameter_tenths": "60",
+            "*-status": "",
+            "targets-0-status": "MEASURED",
+            "non_targets-0-status": "PRESENT",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    pfs = _wait_for(lambda: EndpointValue.objects.filter(patient=scenario.patient, paramcd="PFS", event=True).first())
+    latency = time.monotonic() - started
+    assert pfs.end_date == on
+    assert pfs.aval_days == 169
+    print(f"save → PFS event through the worker: {latency:.2f} s")
