@@ -42,7 +42,7 @@ def trial_summaries(request: HttpRequest, code: str) -> HttpResponse:
                 "order": (order.index(paramcd) if paramcd in order else len(order), grouping),
             }
         )
-    sections.sort(key=lambda section: section["order"])
+    sections.sort(key=lambda section: section["order"])  # type: ignore[arg-type,return-value]
     return render(
         request,
         "outcomes/trial_summaries.html",

@@ -119,7 +119,7 @@ def crf_form_class(model: type[Any]) -> type[CrfForm]:
     try:
         form_class: type[CrfForm] = import_string(f"{model._meta.app_label}.forms.{model.__name__}Form")
     except ImportError:
-        form_class = modelform_factory(model, form=CrfForm, fields=data_fields(model))
+        form_class = modelform_factory(model, form=CrfForm, fields=data_fields(model))  # type: ignore[assignment]
     return form_class
 
 

@@ -195,6 +195,7 @@ class Demographics(CaseReportForm):
         verbose_name = "demographics & baseline"
         verbose_name_plural = "demographics & baseline"
 
+
 from .crfs.disease import *  # noqa: E402,F403
 from .crfs.enrolment import *  # noqa: E402,F403
 from .crfs.follow_up import *  # noqa: E402,F403

@@ -43,7 +43,7 @@ def crf_check(record: CaseReportForm, *, patient: Patient, completing: bool, use
         for name in record.crf.required:
             value = getattr(record, name, None)
             if value is None or value == "":
-                label = str(record._meta.get_field(name).verbose_name)
+                label = str(getattr(record._meta.get_field(name), "verbose_name", name))
                 findings.append(
                     Finding(name, f"{label.capitalize()} is required to mark the form complete.", "required")
                 )
@@ -99,9 +99,10 @@ def crf_save(
     if creating:
         # An unsaved instance may come from a form that attached pending child rows for the rules to read.
         _check_visit(model, visit)
-        instance = instance or model()
+        instance = instance if instance is not None else model()
         instance.patient, instance.site_id, instance.visit = patient, patient.site_id, visit
-    elif instance.patient_id != patient.pk:
+    assert instance is not None
+    if not creating and instance.patient_id != patient.pk:
         raise ValidationError("This record belongs to another patient.")
     was_complete = instance.is_complete
     if not creating:

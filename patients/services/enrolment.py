@@ -104,14 +104,18 @@ def enrolment_patient_sync(*, record: CaseReportForm, user: Any) -> None:
 def _enrolment_visit(*, user: Any, patient: Patient, model: type[CaseReportForm], values: dict[str, Any]) -> Visit:
     """The enrolment visit, recorded as done on the registration / randomisation date when it is not yet."""
     definition = patient.trial.visit_definitions.get(kind=VisitKind.ENROLMENT)
-    existing = Visit.objects.filter(patient=patient, definition=definition, occurrence=1).first()
+    existing: Visit | None = Visit.objects.filter(patient=patient, definition=definition, occurrence=1).first()
     if existing is not None:
         return existing
     date_field = "randomisation_date" if patient.trial.is_randomised else "registration_date"
     try:
         with transaction.atomic():
             return visit_record(
-                user=user, patient=patient, definition=definition, occurrence=1, status=VisitStatus.DONE,
+                user=user,
+                patient=patient,
+                definition=definition,
+                occurrence=1,
+                status=VisitStatus.DONE,
                 visit_date=values.get(date_field),
             )
     except ValidationError as error:

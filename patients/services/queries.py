@@ -63,7 +63,7 @@ def query_raise(*, user: Any, record: models.Model, text: str, field_name: str =
 
 
 def _scoped(user: Any, query: Query) -> Query:
-    found = Query.objects.for_user(user).select_for_update().filter(pk=query.pk).first()
+    found: Query | None = Query.objects.for_user(user).select_for_update().filter(pk=query.pk).first()
     if found is None:
         raise ValidationError("This query is not in your sites.")
     return found
