@@ -34,6 +34,7 @@ from lesions.selectors import (
     trials_settings,
 )
 from patients.crf import CrfStatus, crf_models
+from patients.domain.factb import QOL_HORIZON_DAYS, ScoredAssessment, fact_b_area_under_curve
 from patients.domain.subtype import patient_subtype
 from patients.models import (
     AdverseEvent,
@@ -119,6 +120,8 @@ class PatientData:
     sources: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     #: the data the hash is computed over
     fingerprint: dict[str, Any] = field(default_factory=dict)
+    #: FACT-B scores per questionnaire and the AUC of the total to the horizon (D14)
+    qol: dict[str, Any] = field(default_factory=dict)
 
 
 def endpoint_settings(settings: AnalysisSettings | None) -> engine.EndpointSettings:
@@ -454,7 +457,59 @@ def patient_data_from(records: PatientRecords, evaluation: RecistEvaluation | No
     )
     data.fingerprint = {"recist": recist_fingerprint, "recist_problem": problem}
     data.sources = _sources(records)
+    data.qol = quality_of_life(records.complete(FactB), origin=origin, settings=settings_row)
     return data
+
+
+def _score(value: Any) -> str | None:
+    return None if value is None else f"{Decimal(value.numerator) / Decimal(value.denominator):.4f}"
+
+
+def quality_of_life(forms: Any, *, origin: date, settings: AnalysisSettings | None) -> dict[str, Any]:
+    """Every FACT-B score of each complete questionnaire, and the AUC of the FACT-B total from baseline to the
+    horizon (clinical-spec §4.5, D14: trapezoid on actual days, interpolated at the horizon, normalised and flagged
+    when follow-up ends earlier, missing with fewer than two valid totals)."""
+    horizon = settings.qol_horizon_days if settings is not None else QOL_HORIZON_DAYS
+    questionnaires = []
+    assessments = []
+    for form in sorted(forms, key=lambda f: (f.completion_date or date.max, f.pk)):
+        if form.completion_date is None:
+            continue
+        scores = form.scores()
+        day = (form.completion_date - origin).days
+        questionnaires.append(
+            {
+                "id": record_id(form),
+                "date": form.completion_date.isoformat(),
+                "day": day,
+                **{name: _score(getattr(scores, name).score) for name in _FACT_B_SCORES},
+            }
+        )
+        assessments.append(ScoredAssessment(day=day, score=scores.total.score))
+    if not assessments:
+        return {}
+    auc = fact_b_area_under_curve(assessments, horizon_days=horizon)
+    return {
+        "questionnaires": questionnaires,
+        "horizon_days": horizon,
+        "auc": _score(auc.auc),
+        "auc_normalised": _score(auc.normalised),
+        "auc_change_from_baseline": _score(auc.change_from_baseline_auc),
+        "ends_before_horizon": auc.ends_before_horizon,
+        "missing_reason": auc.missing_reason or "",
+    }
+
+
+_FACT_B_SCORES = (
+    "physical",
+    "social",
+    "emotional",
+    "functional",
+    "breast_cancer",
+    "fact_g",
+    "total",
+    "trial_outcome_index",
+)
 
 
 def _treatment_order(treatment: LocalAblativeTreatment) -> tuple[bool, date, int]:

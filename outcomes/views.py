@@ -31,8 +31,12 @@ def trial_summaries(request: HttpRequest, code: str) -> HttpResponse:
     summaries = selectors.trial_summaries(trial=trial)
     order = list(ENDPOINT_NAMES)
     sections = []
+    descriptive = None
     for key, summary in summaries.items():
         paramcd, grouping = key.split(":", 1)
+        if paramcd == "SAFETY_QOL":
+            descriptive = summary
+            continue
         sections.append(
             {
                 "key": key,
@@ -46,5 +50,10 @@ def trial_summaries(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "outcomes/trial_summaries.html",
-        {"trial": trial, "sections": sections, "settings": analysis_settings_current(trial=trial)},
+        {
+            "trial": trial,
+            "sections": sections,
+            "descriptive": descriptive,
+            "settings": analysis_settings_current(trial=trial),
+        },
     )

@@ -186,3 +186,60 @@ def endpoint_summary(
     if comparison is not None:
         summary["comparison"] = compare_two_groups(rows, reference=comparison[0], experimental=comparison[1])
     return summary
+
+
+@dataclass(frozen=True)
+class DescriptiveRow:
+    """One patient's descriptive outcomes (from the stored derivation): group, visceral crisis, LAT complications
+    (modality, worst grade), treatment-related AEs, and the FACT-B AUC (normalised, D14)."""
+
+    group: str
+    visceral_crisis: bool
+    lat_complications: tuple[tuple[str, int, str], ...]  # (modality, worst grade, timing)
+    treatment_related_adverse_events: int
+    qol_auc_normalised: float | None
+
+
+def _count(rows: Sequence[DescriptiveRow], test: Any) -> dict[str, Any]:
+    n = len(rows)
+    hits = sum(1 for row in rows if test(row))
+    return {"patients": hits, "of": n, "percent": _number(100 * hits / n, 1) if n else None}
+
+
+def descriptive_summary(rows: Sequence[DescriptiveRow]) -> dict[str, Any]:
+    """Patients with ≥ 1 visceral crisis (D20), with LAT complications per modality (any, grade ≥ 2, ≥ 3; acute
+    and late, D15), with treatment-related AEs (D15), and the FACT-B AUC (median of the normalised AUC, D14)."""
+
+    def one(group_rows: Sequence[DescriptiveRow]) -> dict[str, Any]:
+        modalities = sorted({m for row in group_rows for m, _, _ in row.lat_complications})
+        lat: dict[str, Any] = {}
+        for modality in modalities:
+
+            def grades(row: DescriptiveRow, modality: str = modality) -> list[int]:
+                return [g for m, g, _ in row.lat_complications if m == modality]
+
+            lat[modality] = {
+                "any": _count(group_rows, lambda r: bool(grades(r))),
+                "grade_2_or_more": _count(group_rows, lambda r: any(g >= 2 for g in grades(r))),
+                "grade_3_or_more": _count(group_rows, lambda r: any(g >= 3 for g in grades(r))),
+                "acute": _count(
+                    group_rows, lambda r, m=modality: any(x == m and t == "ACUTE" for x, _, t in r.lat_complications)
+                ),
+                "late": _count(
+                    group_rows, lambda r, m=modality: any(x == m and t == "LATE" for x, _, t in r.lat_complications)
+                ),
+            }
+        aucs = sorted(row.qol_auc_normalised for row in group_rows if row.qol_auc_normalised is not None)
+        median = None
+        if aucs:
+            middle = len(aucs) // 2
+            median = aucs[middle] if len(aucs) % 2 else (aucs[middle - 1] + aucs[middle]) / 2
+        return {
+            "visceral_crisis": _count(group_rows, lambda r: r.visceral_crisis),
+            "lat_complications": lat,
+            "treatment_related_adverse_events": _count(group_rows, lambda r: r.treatment_related_adverse_events > 0),
+            "qol_auc": {"evaluable": len(aucs), "median_normalised": _number(median, 3)},
+        }
+
+    groups = sorted({row.group for row in rows})
+    return {"overall": one(rows), "groups": {g: one([r for r in rows if r.group == g]) for g in groups}}

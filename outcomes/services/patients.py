@@ -52,6 +52,7 @@ def input_hash(data: PatientData) -> str:
             sorted(data.subgroups.items()),
             data.not_computable,
             data.recist_problem,
+            sorted((k, repr(v)) for k, v in data.qol.items()),
             ALGORITHM_VERSION,
         )
     )
@@ -236,6 +237,7 @@ def _derive(
         "subgroups": data.subgroups,
         "not_computable": data.not_computable,
         "recist_problem": data.recist_problem,
+        "quality_of_life": data.qol,
     }
     rows: list[dict[str, Any]] = []
     findings = None

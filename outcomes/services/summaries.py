@@ -15,7 +15,7 @@ from django.utils import timezone
 from trials.models import Trial
 from trials.selectors import analysis_settings_current
 
-from ..domain.summaries import SurvivalRow, endpoint_summary
+from ..domain.summaries import DescriptiveRow, SurvivalRow, descriptive_summary, endpoint_summary
 from ..models import EndpointValue, PatientDerivation, TrialSummary
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,21 @@ def _groups(values: dict[str, Any], grouping: str) -> tuple[str, str]:
     if grouping == "overall":
         return "All", ""
     return str(values.get(grouping) or "Unassigned"), str(values.get("stratum") or "")
+
+
+def _descriptive_row(values: dict[str, Any], *, grouping: str) -> DescriptiveRow:
+    group, _ = _groups(values.get("subgroups", {}), grouping)
+    qol = values.get("quality_of_life") or {}
+    normalised = qol.get("auc_normalised")
+    return DescriptiveRow(
+        group=group,
+        visceral_crisis=bool((values.get("visceral_crisis") or {}).get("occurred")),
+        lat_complications=tuple(
+            (c["modality"], int(c["worst_grade"]), c["timing"]) for c in values.get("lat_complications") or []
+        ),
+        treatment_related_adverse_events=len(values.get("treatment_related_adverse_events") or []),
+        qol_auc_normalised=float(normalised) if normalised is not None else None,
+    )
 
 
 @transaction.atomic
@@ -99,6 +114,24 @@ def trial_summaries_recompute(*, trial_id: int) -> int:
                 "computed_at": now,
             },
         )
+    descriptive = [
+        _descriptive_row(values, grouping="arm" if trial.is_randomised else "overall")
+        for values in PatientDerivation.objects.filter(patient__trial=trial).values_list("values", flat=True)
+        if values.get("origin_date")
+    ]
+    key = "SAFETY_QOL:arm" if trial.is_randomised else "SAFETY_QOL:overall"
+    keys.append(key)
+    TrialSummary.objects.update_or_create(
+        trial=trial,
+        key=key,
+        defaults={
+            "data": descriptive_summary(descriptive),
+            "algorithm_version": SUMMARY_VERSION,
+            "settings_version": settings.version,
+            "patients": len(descriptive),
+            "computed_at": now,
+        },
+    )
     TrialSummary.objects.filter(trial=trial).exclude(key__in=keys).delete()
     logger.info("Trial summaries of %s recomputed: %s analyses.", trial, len(keys))
     return len(keys)

@@ -154,3 +154,32 @@ def test_a_computed_response_differing_from_the_investigators_raises_a_query_and
     )
     query.refresh_from_db()
     assert query.status == "closed"
+
+
+def test_fact_b_scores_and_their_auc_are_derived(cast: Cast) -> None:
+    from decimal import Decimal
+
+    from patients import services as patient_services
+    from patients.domain.factb import FACT_B_ITEMS
+    from patients.models import FactB
+
+    scenario = Scenario(cast, trial="avatar2", arm="A")
+    answers = {code.lower(): 2 for code in FACT_B_ITEMS}
+    for code, occurrence, day in (("screening", 1, -3), ("follow-up", 1, 84), ("follow-up", 2, 168)):
+        on = scenario.origin + timedelta(days=day)
+        visit = scenario._visit(code, occurrence, on if code != "screening" else scenario.patient.consent_date)
+        patient_services.crf_save(
+            user=scenario.user,
+            model=FactB,
+            patient=scenario.patient,
+            visit=visit,
+            values={"completion_date": on, **answers},
+            complete=True,
+        )
+    services.endpoints_recompute_for_patient(patient_id=scenario.patient.pk)
+    qol = PatientDerivation.objects.get(patient=scenario.patient).values["quality_of_life"]
+    total = Decimal(qol["questionnaires"][0]["total"])
+    assert [q["day"] for q in qol["questionnaires"]] == [-3, 84, 168]
+    assert Decimal(qol["auc"]) == total * 171  # constant total from day −3 to day 168
+    assert Decimal(qol["auc_normalised"]) == total
+    assert qol["ends_before_horizon"] is True and qol["horizon_days"] == 336

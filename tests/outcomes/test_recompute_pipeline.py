@@ -183,3 +183,25 @@ def test_changing_a_setting_recomputes_everything(cast: Cast, django_capture_on_
     pfs = EndpointValue.objects.get(patient=scenario.patient, paramcd="PFS")
     assert pfs.settings_version == 2
     assert pfs.end_date <= scenario.origin + timedelta(days=30)
+
+
+def test_the_statisticians_summary_page_shows_the_precomputed_figures(
+    client: Any, cast: Cast, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.urls import reverse
+
+    from trials.models import Role
+
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        scenario = Scenario(cast)
+        scenario.baseline()
+    with django_capture_on_commit_callbacks(execute=True):
+        scenario.assessment(84, 60, investigator="PD")
+    client.force_login(cast.user(Role.STATISTICIAN))
+    response = client.get(reverse("outcomes:summaries", kwargs={"code": "cosmo"}))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="summary-pfsoverall"' in page and 'id="summary-safety-qol"' in page
+    section = next(s for s in response.context["sections"] if s["key"] == "PFS:overall")
+    assert section["summary"].data["overall"]["events"] == 1

@@ -77,3 +77,26 @@ def test_unbounded_limits_are_stored_as_null_json() -> None:
     rows += [SurvivalRow(f"b{i}", 10 + i, False, "CENSORED", "B") for i in range(4)]
     summary = endpoint_summary(rows, comparison=("B", "A"))
     json.loads(json.dumps(summary, allow_nan=False))  # raises if any inf or nan slipped through
+
+
+def test_descriptive_counts_per_group() -> None:
+    from outcomes.domain.summaries import DescriptiveRow, descriptive_summary
+
+    rows = [
+        DescriptiveRow("A", True, (("SABR", 3, "ACUTE"),), 2, 100.0),
+        DescriptiveRow("A", False, (("SABR", 1, "LATE"),), 0, 110.0),
+        DescriptiveRow("B", False, (), 1, None),
+    ]
+    summary = descriptive_summary(rows)
+    a = summary["groups"]["A"]
+    assert (a["visceral_crisis"]["patients"], a["visceral_crisis"]["of"]) == (1, 2)
+    sabr = a["lat_complications"]["SABR"]
+    assert (sabr["any"]["patients"], sabr["grade_2_or_more"]["patients"], sabr["grade_3_or_more"]["patients"]) == (
+        2,
+        1,
+        1,
+    )
+    assert (sabr["acute"]["patients"], sabr["late"]["patients"]) == (1, 1)
+    assert a["qol_auc"] == {"evaluable": 2, "median_normalised": 105.0}
+    assert summary["overall"]["treatment_related_adverse_events"]["patients"] == 2
+    assert summary["groups"]["B"]["lat_complications"] == {}
