@@ -52,11 +52,23 @@ def _wait_for(condition: Any, seconds: float = 30, log_path: str = "") -> Any:
 
 
 @pytest.fixture
-def worker(transactional_db: None) -> Any:
+def worker(transactional_db: None, settings: Any) -> Any:
     require_worker_stack()
+    # The test process and the worker must share the cache that deduplicates recomputes, as web and workers do in
+    # production: otherwise a key set here is never cleared by the worker and later changes look "already queued".
+    cache_url = os.environ.get("WORKER_TEST_CACHE_URL", "redis://127.0.0.1:6379/13")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": cache_url}}
+    from django.core.cache import cache
+
+    cache.clear()
     app.conf.update(task_always_eager=False)  # the test settings run tasks in-process; this test needs the broker
     app.control.purge()  # messages left by an earlier run name patients of another database
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "cosmo_avatar.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DJANGO_SETTINGS_MODULE": "cosmo_avatar.settings",
+        "CACHE_URL": cache_url,
+    }
     log = tempfile.NamedTemporaryFile("w+", prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [
