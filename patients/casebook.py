@@ -14,8 +14,9 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 
-from trials.domain.schedule import VisitSpec, planned_visits
+from trials.domain.schedule import planned_visits
 from trials.models import VisitDefinition, VisitKind
+from trials.selectors import visit_specs
 
 from .crf import CaseReportForm, CrfStatus, crf_models
 from .models import Patient, Query, QueryStatus, Visit, VisitStatus
@@ -132,12 +133,7 @@ def build_casebook(*, patient: Patient, today: date) -> Casebook:
 
     rows: list[Row] = []
     if patient.enrolment_date is not None:
-        specs = [
-            VisitSpec(d.code, d.name, d.day, d.window_before, d.window_after, d.repeat_interval_days, d.repeat_count)
-            for d in definitions.values()
-            if d.kind not in (VisitKind.UNSCHEDULED, VisitKind.LONG_TERM)
-        ]
-        for planned in planned_visits(specs, patient.enrolment_date):
+        for planned in planned_visits(visit_specs(trial=trial), patient.enrolment_date):
             definition = definitions[planned.code]
             visit = visits.get((definition.pk, planned.occurrence))
             rows.append(

@@ -81,11 +81,7 @@ def crf_entry(request: HttpRequest, subject_id: str, code: str, pk: int | None =
 
     form_class = crf_form_class(model)
     instance = record or model(patient=patient, site_id=patient.site_id, visit=visit)
-    form = (
-        form_class(request.POST or None, instance=instance, patient=patient)
-        if _takes_patient(form_class)
-        else (form_class(request.POST or None, instance=instance))
-    )
+    form = _bound_form(form_class, request.POST or None, instance, patient)
     formsets = form.child_formsets()
     if request.method == "POST":
         complete = "complete" in request.POST
@@ -130,8 +126,11 @@ def crf_entry(request: HttpRequest, subject_id: str, code: str, pk: int | None =
     )
 
 
-def _takes_patient(form_class: type[CrfForm]) -> bool:
-    return bool(getattr(form_class, "takes_patient", False))
+def _bound_form(form_class: type[CrfForm], data: Any, instance: CaseReportForm, patient: Patient) -> CrfForm:
+    """A CRF form for ``instance``; forms that list the patient's own records (``takes_patient``) get the patient."""
+    if getattr(form_class, "takes_patient", False):
+        return form_class(data, instance=instance, patient=patient)
+    return form_class(data, instance=instance)
 
 
 @login_required
@@ -143,11 +142,7 @@ def crf_preview(request: HttpRequest, subject_id: str, code: str) -> HttpRespons
     model = _model(patient, code)
     instance = model(patient=patient, site_id=patient.site_id)
     form_class = crf_form_class(model)
-    form = (
-        form_class(request.POST, instance=instance, patient=patient)
-        if _takes_patient(form_class)
-        else (form_class(request.POST, instance=instance))
-    )
+    form = _bound_form(form_class, request.POST, instance, patient)
     form.is_valid()  # assigns whatever parsed to the instance; errors are shown on save, not here
     return render(request, "patients/_derived.html", {"derived": _derived(instance)})
 
