@@ -29,8 +29,10 @@ run: demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Browser tests need Chromium: scripts/ensure-chromium finds it (installing Debian's package when root) or says why not.
+# The suite runs on every core (pytest-xdist); the real-worker tests share one broker, so they form one xdist group.
+PYTEST_PARALLEL ?= -n auto --dist loadgroup
 test: setup
-	@source scripts/ensure-chromium && $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@source scripts/ensure-chromium && $(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 check: setup lint migrations-check
 	$(BIN)/python manage.py check

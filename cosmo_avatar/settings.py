@@ -42,6 +42,12 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "trials",
     "patients",
     "lesions",
@@ -51,10 +57,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "trials.security.SecurityHeadersMiddleware",  # Content-Security-Policy, Permissions-Policy, no-store
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two-factor: django-otp marks the verified session; until then the pages answer a redirect to the code step.
+    "django_otp.middleware.OTPMiddleware",
+    "trials.two_factor.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -78,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "trials.context_processors.navigation",
+                "trials.security.session_timeout",
             ],
         },
     },
@@ -120,6 +131,19 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# Wrong two-factor codes count as failed sign-ins too; axes keeps the POST data of failures, never the codes.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+
+# Two-factor sign-in (TOTP, django-otp), required for these roles; anyone else may turn it on for themselves.
+TWO_FACTOR_REQUIRED_ROLES = tuple(
+    role
+    for role in env.list(
+        "TWO_FACTOR_REQUIRED_ROLES", default=["investigator", "data_manager", "statistician", "sponsor_admin"]
+    )
+    if role
+)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="COSMO AVATAR II EDC")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows an authenticator's secret key
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -128,6 +152,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Generated files (data cuts, issue 6). Never served by URL: no URL pattern serves MEDIA_URL, and every download goes
+# through a permission-checked view that verifies the file's stored SHA-256 first.
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -141,12 +169,60 @@ STORAGES = {
 # Reasons for change are free text of any length (the default column is 100 characters).
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
-# REST API (/api/v1/): the same session login as the screens, JSON only; the services decide what each role may
-# do and answer 404 outside it (trials/permissions.py).
+# REST API (/api/v1/): personal API tokens (hashed, expiring, optionally read-only) or the same session login as
+# the screens; JSON only. The services decide what each role may do and answer 404 outside it
+# (trials/permissions.py). Cursor pagination gives stable pages under concurrent inserts; every user is rate limited
+# with 429 + Retry-After and X-RateLimit-* headers.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "trials.api_auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "trials.api_auth.TokenScopePermission",
+        "trials.two_factor.api.TwoFactorVerified",  # a browser session still owing its second factor gets 403
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "trials.api_common.StableCursorPagination",
+    "PAGE_SIZE": env.int("API_PAGE_SIZE", default=100),
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["trials.api_auth.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_RATE_LIMIT", default="600/minute")},
+    "EXCEPTION_HANDLER": "trials.api_auth.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "COSMO / AVATAR II EDC API",
+    "DESCRIPTION": "Case report forms, derived endpoints and analysis-ready datasets of COSMO and AVATAR II.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "trials.two_factor.api.TwoFactorVerified"],
+    # Swagger UI and ReDoc from the sidecar package: no CDN (hospital networks block them).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No "valid" badge fetched from validator.swagger.io (it would send the schema URL to a third party).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per choice set the CRF resources share (patients/api/crfs.py), instead of one per field.
+    "ENUM_NAME_OVERRIDES": {
+        "YesNoEnum": "patients.crfs.enrolment.YES_NO",
+        "FactBItemResponseEnum": "patients.crfs.follow_up.RESPONSE_CHOICES",
+        "AttributionLevelEnum": "patients.crfs.safety.AttributionLevel",
+        "OverallResponseEnum": "lesions.models.RESPONSE_CHOICES",
+        "TargetStatusEnum": "lesions.models.TARGET_STATUS_CHOICES",
+        "NonTargetStatusEnum": "lesions.models.NON_TARGET_STATUS_CHOICES",
+        "NewLesionStatusEnum": "lesions.models.NEW_LESION_STATUS_CHOICES",
+        "TreatmentModalityEnum": "lesions.models.Modality",
+        "ImagingModalityEnum": "lesions.models.ImagingModality",
+        "CrfStatusEnum": "patients.crf.CrfStatus",
+        "PatientStatusEnum": "patients.models.PatientStatus",
+        "VisitStatusEnum": "patients.models.VisitStatus",
+        "QueryStatusEnum": "patients.models.QueryStatus",
+        "AllocationMethodEnum": "patients.randomisation.AllocationMethod",
+        "ContactMethodEnum": "patients.crfs.follow_up.ContactMethod",
+    },
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

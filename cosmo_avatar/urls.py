@@ -5,7 +5,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from patients.urls_randomisation import api_urlpatterns as patients_api
 from trials import views as trial_views
 
 urlpatterns = [
@@ -24,12 +23,15 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/tokens/", include("trials.urls_tokens")),
+    path("accounts/", include("trials.urls_two_factor")),
     path("trials/", include("trials.urls")),
     path("patients/", include("patients.urls")),
     path("users/", include("trials.urls_users")),
     path("analyses/", include("outcomes.urls")),
     path("randomisation/", include("patients.urls_randomisation")),
-    path("api/v1/", include((patients_api, "api"))),
+    path("api/v1/", include(("cosmo_avatar.api_urls", "api"))),
+    path("audit/", include("trials.urls_audit")),
     path("audit/<str:model_label>/<int:pk>/", trial_views.audit_trail, name="audit_trail"),
     path("admin/", admin.site.urls),
 ]

@@ -23,8 +23,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from patients.edit_checks import CheckContext, Finding, Severity
+from patients.locking import ensure_writable
 from patients.models import Patient, Query, QueryStatus, Visit
 from patients.services import crf_save, queries_sync_automatic
+from patients.services.oversight import oversight_record_changed, oversight_snapshot
 from trials.audit import stamp
 
 from .crf_rules import ASSESSMENT_ROWS
@@ -109,19 +111,25 @@ def treatment_apply(*, treatment: LocalAblativeTreatment, previous: Previous = (
         dates = [d for d in (lesion.locally_treated_date, treatment.start_date) if d is not None]
         treated_on = min(dates) if dates else None
         if not lesion.locally_treated or lesion.locally_treated_date != treated_on:
+            ensure_writable(record=lesion)  # a locked lesion register refuses the treatment that would change it
+            before = oversight_snapshot(lesion)
             lesion.locally_treated, lesion.locally_treated_date = True, treated_on
             lesion.version += 1
             modality = treatment.get_modality_display() or "local ablative treatment"
             stamp(lesion, user=user, reason=f"Locally treated: {modality} (treatment record {treatment.pk})"[:100])
             lesion.save()
+            oversight_record_changed(record=lesion, before=before, created=False, user=user)
     old_id, old_date = previous
     if old_id is not None and old_id != treatment.lesion_id:
         old = Lesion.objects.select_for_update().get(pk=old_id)
         if old.locally_treated and old.locally_treated_date == old_date and not old.treatments.exists():
+            ensure_writable(record=old)
+            before = oversight_snapshot(old)
             old.locally_treated, old.locally_treated_date = False, None
             old.version += 1
             stamp(old, user=user, reason=f"Treatment record {treatment.pk} moved to another lesion")
             old.save()
+            oversight_record_changed(record=old, before=before, created=False, user=user)
     assessments_sync_computed(patient=treatment.patient)
 
 

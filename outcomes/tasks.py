@@ -37,7 +37,9 @@ def endpoints_recompute_for_patient(patient_id: int) -> None:
 @shared_task(name="outcomes.tasks.trial_summaries_recompute", acks_late=True)
 def trial_summaries_recompute(trial_id: int) -> int:
     cache.delete(_summary_key(trial_id))
-    return services.trial_summaries_recompute(trial_id=trial_id)
+    count = services.trial_summaries_recompute(trial_id=trial_id)
+    enqueue_dashboards_refresh(trial_id)  # the dashboards read the summaries and the endpoint rows
+    return count
 
 
 @shared_task(name="outcomes.tasks.nightly_consistency_sweep", acks_late=True)
@@ -80,3 +82,62 @@ def enqueue_trial_sweep(trial_id: int) -> None:
         nightly_consistency_sweep.delay(trial_id)
     except Exception:
         logger.exception("Could not enqueue the recompute of trial %s; the nightly sweep will repair it.", trial_id)
+
+
+# Dashboards (issue 7) ---------------------------------------------------------------------------------------------
+
+
+def _dashboards_key(trial_id: int) -> str:
+    return f"edc:recompute:dashboards:{trial_id}"
+
+
+@shared_task(name="outcomes.tasks.dashboards_refresh", acks_late=True)
+def dashboards_refresh(trial_id: int) -> int:
+    """Rebuild a trial's dashboard snapshots (after its summaries were recomputed)."""
+    from .dashboards.snapshots import dashboard_snapshots_refresh
+
+    cache.delete(_dashboards_key(trial_id))
+    return dashboard_snapshots_refresh(trial_id=trial_id)
+
+
+@shared_task(name="outcomes.tasks.dashboards_refresh_all", acks_late=True)
+def dashboards_refresh_all(only_if_changed: bool = True) -> int:
+    """The beat schedule's refresh of every trial's dashboards: what no recompute triggers (visits, queries, SAE
+    dates, site activation) still reaches the pages; unchanged trials are skipped by their input watermark."""
+    from trials.models import Trial
+
+    from .dashboards.snapshots import dashboard_snapshots_refresh
+
+    return sum(
+        dashboard_snapshots_refresh(trial_id=trial_id, only_if_changed=only_if_changed)
+        for trial_id in Trial.objects.values_list("pk", flat=True)
+    )
+
+
+def enqueue_dashboards_refresh(trial_id: int) -> None:
+    """Debounced like the summaries: one refresh waiting per trial; a broker outage is repaired by the schedule.
+
+    Without a broker (the embedded set-up, the tests) tasks run in the saving request: there the trial's snapshots
+    are dropped instead (one query) and the next dashboard view rebuilds its own, so a save never pays for four
+    dashboards."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        from .models import DashboardSnapshot
+
+        DashboardSnapshot.objects.filter(trial_id=trial_id).delete()
+        return
+    key = _dashboards_key(trial_id)
+    if not cache.add(key, 1, timeout=600):
+        return
+    try:
+        dashboards_refresh.apply_async((trial_id,), countdown=settings.SUMMARY_DEBOUNCE_SECONDS)
+    except Exception:
+        cache.delete(key)
+        logger.exception("Could not enqueue the dashboards of trial %s; the schedule will refresh them.", trial_id)
+
+
+@shared_task(name="outcomes.tasks.datacut_freeze", acks_late=True)
+def datacut_freeze(cut_id: int) -> str:
+    """Freeze a requested data cut (issue 6): write every dataset in every format from one snapshot."""
+    from .services.datacuts import datacut_freeze as freeze
+
+    return str(freeze(cut_id=cut_id).status)

@@ -20,6 +20,7 @@ from trials.selectors import visit_specs
 
 from .crf import CaseReportForm, CrfStatus, crf_models
 from .models import Patient, Query, QueryStatus, Visit, VisitStatus
+from .selectors_oversight import CasebookMarks, casebook_marks
 
 
 class CellStatus(StrEnum):
@@ -56,6 +57,8 @@ class Cell:
     status: CellStatus
     #: every record of a repeating visit-bound form at this visit (e.g. one LAT per treated lesion)
     others: list[Cell] = field(default_factory=list)
+    #: oversight marks beside the status: "reverify", "signed", "resign" (``CasebookMarks.flags``)
+    flags: tuple[str, ...] = ()
 
     @property
     def look(self) -> tuple[str, str, str]:
@@ -94,11 +97,20 @@ class Casebook:
         return [row for row in self.rows if row.state == VisitState.OVERDUE]
 
 
-def cell_status(record: CaseReportForm | None, queried: set[tuple[int, int]]) -> CellStatus:
+def cell_status(
+    record: CaseReportForm | None, queried: set[tuple[int, int]], marks: CasebookMarks | None = None
+) -> CellStatus:
+    """Locked before queried (nothing can be done on it), queried before verified (a question is open), verified
+    (every item checked against the source) before complete."""
     if record is None:
         return CellStatus.NOT_STARTED
-    if (ContentType.objects.get_for_model(record).pk, record.pk) in queried:
+    key = (ContentType.objects.get_for_model(record).pk, record.pk)
+    if marks is not None and marks.is_locked(record):
+        return CellStatus.LOCKED
+    if key in queried:
         return CellStatus.QUERIED
+    if marks is not None and key in marks.verified:
+        return CellStatus.VERIFIED
     return CellStatus.COMPLETE if record.status == CrfStatus.COMPLETE else CellStatus.DRAFT
 
 
@@ -125,6 +137,11 @@ def build_casebook(*, patient: Patient, today: date) -> Casebook:
         Query.objects.filter(patient=patient).exclude(status=QueryStatus.CLOSED).select_related("content_type")
     )
     queried = {(q.content_type_id, q.object_id) for q in open_queries}
+    marks = casebook_marks(patient=patient)
+
+    def cell(model: type[CaseReportForm], record: CaseReportForm | None) -> Cell:
+        return Cell(model, record, cell_status(record, queried, marks), flags=marks.flags(record))
+
     by_visit: dict[tuple[type[CaseReportForm], int], list[CaseReportForm]] = defaultdict(list)
     for model, items in records.items():
         for record in items:
@@ -169,12 +186,11 @@ def build_casebook(*, patient: Patient, today: date) -> Casebook:
                 row.cells.append(None)
                 continue
             found = by_visit.get((model, row.visit.pk), []) if row.visit is not None else []
-            first = found[0] if found else None
-            cell = Cell(model, first, cell_status(first, queried))
-            cell.others = [Cell(model, record, cell_status(record, queried)) for record in found[1:]]
-            row.cells.append(cell)
+            first = cell(model, found[0] if found else None)
+            first.others = [cell(model, record) for record in found[1:]]
+            row.cells.append(first)
 
-    logs = [Log(m, [Cell(m, r, cell_status(r, queried)) for r in records[m]]) for m in models if not m.crf.visit_kinds]
+    logs = [Log(m, [cell(m, r) for r in records[m]]) for m in models if not m.crf.visit_kinds]
     return Casebook(patient=patient, columns=columns, rows=rows, logs=logs, open_queries=open_queries)
 
 

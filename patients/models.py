@@ -77,7 +77,9 @@ class Visit(SiteOwnedModel):
     missed_reason = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    #: for incremental pulls of the API (``modified_since``); bookkeeping, so not in the audit trail
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["patient", "visit_date", "definition__order", "occurrence"]
@@ -115,7 +117,9 @@ class Query(SiteOwnedModel):
     raised_by = models.ForeignKey("trials.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     raised_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    #: for incremental pulls of the API (``modified_since``): every step of the thread saves the query
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-raised_at"]
@@ -200,4 +204,5 @@ from .crfs.disease import *  # noqa: E402,F403
 from .crfs.enrolment import *  # noqa: E402,F403
 from .crfs.follow_up import *  # noqa: E402,F403
 from .crfs.safety import *  # noqa: E402,F403
+from .oversight import *  # noqa: E402,F403
 from .randomisation import *  # noqa: E402,F403

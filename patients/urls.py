@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import crfs, patients, queries, visits
+from .views import crfs, oversight, patients, queries, visits
 
 app_name = "patients"
 
@@ -17,4 +17,15 @@ urlpatterns = [
     path("<str:subject_id>/forms/<slug:code>/preview/", crfs.crf_preview, name="crf_preview"),
     path("<str:subject_id>/forms/<slug:code>/<int:pk>/", crfs.crf_entry, name="crf_edit"),
     path("<str:subject_id>/forms/<slug:code>/<int:pk>/query/", crfs.crf_query_raise, name="crf_query_raise"),
+    # Oversight (issue 8): source data verification, signatures, locks and the trial's data state
+    path("oversight/trials/<slug:code>/", oversight.oversight_trial, name="oversight_trial"),
+    path("oversight/trials/<slug:code>/data-state/", oversight.trial_data_state, name="trial_data_state"),
+    path("oversight/trials/<slug:code>/signatures/", oversight.signature_manifest, name="signature_manifest"),
+    path("oversight/trials/<slug:code>/sites/<str:site_code>/lock/", oversight.site_lock, name="site_lock"),
+    path("<str:subject_id>/sdv/", oversight.sdv, name="sdv"),
+    path("<str:subject_id>/sign/", oversight.sign_casebook, name="sign_casebook"),
+    path("<str:subject_id>/lock/", oversight.patient_lock, name="patient_lock"),
+    path("<str:subject_id>/visits/<int:visit_id>/sign/", oversight.sign_visit, name="sign_visit"),
+    path("<str:subject_id>/forms/<slug:code>/<int:pk>/sign/", oversight.sign_form, name="sign_form"),
+    path("<str:subject_id>/forms/<slug:code>/<int:pk>/lock/", oversight.crf_lock, name="crf_lock"),
 ]

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 
@@ -124,6 +125,16 @@ class TrialStatus(models.TextChoices):
     LOCKED = "locked", "Locked"
 
 
+class TrialDataState(models.TextChoices):
+    """Whether a trial's data may change (issue 8), apart from its recruitment ``status``: open; frozen (no data
+    entry, queries still possible); locked (read-only). Changed by ``patients.services.oversight``; enforced by
+    ``patients.locking.ensure_writable`` on every clinical write."""
+
+    OPEN = "open", "Open"
+    FROZEN = "frozen", "Frozen"
+    LOCKED = "locked", "Locked"
+
+
 class Trial(models.Model):
     code = models.SlugField(max_length=20, unique=True)
     subject_prefix = models.CharField(
@@ -138,6 +149,7 @@ class Trial(models.Model):
     design = models.CharField(max_length=16, choices=TrialDesign.choices)
     target_enrolment = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=TrialStatus.choices, default=TrialStatus.IN_SET_UP)
+    data_state = models.CharField(max_length=8, choices=TrialDataState.choices, default=TrialDataState.OPEN)
     primary_endpoint = models.CharField(max_length=200)
     sites = models.ManyToManyField(Site, through="TrialSite", related_name="trials")
     history = HistoricalRecords()
@@ -312,3 +324,56 @@ class AnalysisSettings(models.Model):
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.setting_fields()}
+
+
+class ApiToken(models.Model):
+    """A personal API token: ``Authorization: Token edc_<prefix>_<secret>`` acts as its user, nothing more.
+
+    Only a SHA-256 hash of the whole token is stored (the secret is 238 random bits, so a fast unsalted hash is
+    enough: there is nothing to brute-force, cf. GitHub's token design and OWASP ASVS 4.0 §2.9/§3.5); the short
+    ``prefix`` is not secret and finds the row and names the token on screens. The secret is shown once, at
+    creation, and cannot be recovered. Every token expires (at most a year, NIST SP 800-63B §7.1's reauthentication
+    spirit); a revoked token is kept, with who revoked it and why, for the audit trail. ``last_used_at`` is
+    bookkeeping, written without a history row and at most once a minute (``trials.services_tokens``).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'R analysis laptop'.")
+    prefix = models.CharField(max_length=16, unique=True, help_text="The non-secret start of the token.")
+    secret_hash = models.CharField(max_length=64, help_text="SHA-256 (hex) of the whole token.")
+    read_only = models.BooleanField(default=False, help_text="Refuse every request that could change data.")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    revocation_reason = models.TextField(blank=True)
+    history = HistoricalRecords(excluded_fields=["secret_hash", "last_used_at"])
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} (edc_{self.prefix}_…)"
+
+    @property
+    def status(self) -> str:
+        """``revoked``, ``expired`` or ``active``: what a request with this token gets."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+
+# The audit chain and sign-in log live in their own module (issue 8); imported here so Django registers them.
+from .models_compliance import (  # noqa: E402, F401
+    AuditChainEntry,
+    AuditChainHead,
+    AuditChainPending,
+    AuditVerification,
+    SignInEvent,
+    SignInOutcome,
+)

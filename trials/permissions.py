@@ -33,6 +33,26 @@ class Capability(StrEnum):
     MANAGE_RANDOMISATION = "manage_randomisation"
     #: enrolment counts by site, without arms (operational dashboards)
     VIEW_ENROLMENT_COUNTS = "view_enrolment_counts"
+    #: operational dashboards: visit compliance, missing forms, queries, data-entry lag, SAE clocks (issue 7)
+    VIEW_TRIAL_HEALTH = "view_trial_health"
+    #: analysis-ready datasets (ADaM: ADSL, ADTTE, ...) and data cuts: they hold efficacy by arm (issue 6)
+    EXPORT_ANALYSIS_DATASETS = "export_analysis_datasets"
+    #: freeze a named, immutable data cut (DMC and final analyses)
+    FREEZE_DATA_CUT = "freeze_data_cut"
+    #: clinical data exports without derived efficacy: CDISC ODM, raw lesion measurements, data dictionary
+    EXPORT_CLINICAL_DATA = "export_clinical_data"
+    #: keep personal API tokens (every role may use the API within its own capabilities)
+    USE_API_TOKENS = "use_api_tokens"
+    #: source data verification of forms and fields (issue 8)
+    VERIFY_SOURCE_DATA = "verify_source_data"
+    #: electronic signature of forms, visits and casebooks (issue 8)
+    SIGN_CLINICAL_DATA = "sign_clinical_data"
+    #: lock and unlock forms, patients and sites; freeze the trial (issue 8)
+    LOCK_DATA = "lock_data"
+    #: lock a trial read-only and unlock a locked trial, with a reason (issue 8)
+    LOCK_TRIAL = "lock_trial"
+    #: the audit-trail integrity report (hash chain) and audit exports (issue 8)
+    VIEW_AUDIT_INTEGRITY = "view_audit_integrity"
 
 
 _SITE_DATA_ENTRY = {
@@ -47,18 +67,49 @@ _READ = {Capability.VIEW_PATIENTS, Capability.VIEW_AUDIT_TRAIL, Capability.VIEW_
 _ANALYSIS = {Capability.VIEW_ANALYSIS_SETTINGS, Capability.CHANGE_ANALYSIS_SETTINGS, Capability.VIEW_EFFICACY}
 _RANDOMISATION = {Capability.MANAGE_RANDOMISATION, Capability.VIEW_ENROLMENT_COUNTS}
 
+_EXPORTS = {Capability.EXPORT_ANALYSIS_DATASETS, Capability.FREEZE_DATA_CUT, Capability.EXPORT_CLINICAL_DATA}
+_OVERSIGHT = {Capability.VIEW_TRIAL_HEALTH, Capability.VIEW_ENROLMENT_COUNTS}
+
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
-    Role.SITE_COORDINATOR: frozenset(_SITE_DATA_ENTRY),
-    Role.INVESTIGATOR: frozenset(_SITE_DATA_ENTRY | {Capability.RANDOMISE}),
-    Role.MONITOR: frozenset(_READ | {Capability.RAISE_QUERIES}),
+    Role.SITE_COORDINATOR: frozenset(_SITE_DATA_ENTRY | {Capability.USE_API_TOKENS}),
+    Role.INVESTIGATOR: frozenset(
+        _SITE_DATA_ENTRY | {Capability.RANDOMISE, Capability.SIGN_CLINICAL_DATA, Capability.USE_API_TOKENS}
+    ),
+    Role.MONITOR: frozenset(
+        _READ | {Capability.RAISE_QUERIES, Capability.VERIFY_SOURCE_DATA, Capability.USE_API_TOKENS}
+    ),
     Role.DATA_MANAGER: frozenset(
-        _READ | {Capability.RAISE_QUERIES, Capability.VIEW_ANALYSIS_SETTINGS, Capability.VIEW_ENROLMENT_COUNTS}
+        _READ
+        | _OVERSIGHT
+        | {
+            Capability.RAISE_QUERIES,
+            Capability.VIEW_ANALYSIS_SETTINGS,
+            Capability.EXPORT_CLINICAL_DATA,
+            Capability.USE_API_TOKENS,
+            Capability.LOCK_DATA,
+            Capability.VIEW_AUDIT_INTEGRITY,
+        }
     ),
     # The allocation list is concealed from everyone but the statistician and the sponsor admin (§6.2).
-    Role.STATISTICIAN: frozenset(_READ | _ANALYSIS | _RANDOMISATION),
-    # Trial managers watch operations; they do not open casebooks or audit trails of individual patients.
-    Role.TRIAL_MANAGER: frozenset({Capability.VIEW_TRIAL_CONFIGURATION, Capability.VIEW_ENROLMENT_COUNTS}),
-    Role.SPONSOR_ADMIN: frozenset(_READ | _ANALYSIS | _RANDOMISATION | {Capability.MANAGE_USERS}),
+    Role.STATISTICIAN: frozenset(
+        _READ | _ANALYSIS | _RANDOMISATION | _EXPORTS | _OVERSIGHT | {Capability.USE_API_TOKENS}
+    ),
+    # Trial managers watch operations; they do not open casebooks, audit trails of individual patients or efficacy.
+    Role.TRIAL_MANAGER: frozenset(_OVERSIGHT | {Capability.VIEW_TRIAL_CONFIGURATION, Capability.USE_API_TOKENS}),
+    Role.SPONSOR_ADMIN: frozenset(
+        _READ
+        | _ANALYSIS
+        | _RANDOMISATION
+        | _EXPORTS
+        | _OVERSIGHT
+        | {
+            Capability.MANAGE_USERS,
+            Capability.USE_API_TOKENS,
+            Capability.LOCK_DATA,
+            Capability.LOCK_TRIAL,
+            Capability.VIEW_AUDIT_INTEGRITY,
+        }
+    ),
 }
 
 

@@ -22,7 +22,9 @@ from trials.permissions import Capability, require
 from ..crf import CaseReportForm, CrfStatus, data_fields
 from ..edit_checks import CheckContext, Finding, Severity
 from ..events import notify_patient_data_changed
+from ..locking import ensure_writable
 from ..models import Patient, Visit
+from .oversight import oversight_record_changed, oversight_snapshot
 from .patients import EditConflict
 from .queries import queries_sync_automatic
 
@@ -90,6 +92,7 @@ def crf_save(
         raise ValidationError(f"{model.crf.name} is not a form of {patient.trial}.")
     if visit is not None and visit.patient_id != patient.pk:
         raise ValidationError({"visit": "This visit belongs to another patient."})
+    ensure_writable(patient=patient, record=instance if instance is not None and instance.pk else None)
     allowed = set(data_fields(model))
     unknown = set(values) - allowed
     if unknown:
@@ -143,10 +146,12 @@ def crf_save(
         if not claimed:
             raise EditConflict(str(instance.crf.name))
         instance.version = expected_version + 1
+    before = oversight_snapshot(instance)  # the stored content, when a verification or signature depends on it
     stamp(instance, user=user, reason=reason or ("Form completed" if completing else "Draft saved"))
     instance.save()
     if save_children is not None:
         save_children(instance)
+    oversight_record_changed(record=instance, before=before, created=creating, user=user, reason=reason)
     if completing:  # warnings become queries only on a completed form; a draft is still being written
         queries_sync_automatic(record=instance, findings=[f for f in findings if f.severity == Severity.WARNING])
     notify_patient_data_changed(patient.pk)

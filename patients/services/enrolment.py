@@ -25,6 +25,7 @@ from trials.permissions import Capability, require
 from ..crf import CaseReportForm
 from ..crfs.enrolment import Enrolment, enrolment_model_for
 from ..events import notify_patient_data_changed
+from ..locking import ensure_writable
 from ..models import Patient, PatientStatus, Visit, VisitStatus
 from .crfs import crf_save
 from .visits import visit_record
@@ -139,6 +140,7 @@ def enrolment_complete(
         raise ValidationError(f"{patient.trial} has no registration or randomisation form.")
     # Serialise enrolments of one patient: a second request waits here, then its checks see the first's record.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    ensure_writable(patient=patient)  # before the visit is recorded, so the refusal keeps its own message
     if visit is None and instance is None:
         visit = _enrolment_visit(user=user, patient=patient, model=model, values=values)
 

@@ -15,7 +15,9 @@ from trials.models import Site, Trial, TrialSite
 from trials.permissions import Capability, require
 
 from ..events import notify_patient_data_changed
+from ..locking import ensure_writable
 from ..models import Patient, PatientStatus
+from .oversight import patient_changed, patient_content
 
 
 class EditConflict(ValidationError):
@@ -63,6 +65,7 @@ def patient_register(
 ) -> Patient:
     """Register a screened patient at a site and give them the next subject id of that trial and site."""
     require(user, Capability.REGISTER_PATIENT)
+    ensure_writable(trial=trial, site=site)
     # The trial-site row lock serialises numbering per trial and site; the unique constraint is the backstop.
     trial_site = (
         TrialSite.objects.for_user(user)
@@ -118,6 +121,8 @@ def patient_update(*, user: Any, patient: Patient, expected_version: int, reason
     scoped = Patient.objects.for_user(user).filter(pk=patient.pk)
     if not scoped.exists():
         raise ValidationError("This patient is not in your sites.")
+    ensure_writable(patient=patient)
+    before = patient_content(patient)
     for name, value in values.items():
         setattr(patient, name, value)
     _check_dates(consent_date=patient.consent_date, enrolment_date=patient.enrolment_date, status=patient.status)
@@ -128,5 +133,6 @@ def patient_update(*, user: Any, patient: Patient, expected_version: int, reason
     patient.version = expected_version + 1
     stamp(patient, user=user, reason=reason)
     patient.save()
+    patient_changed(patient=patient, before=before, user=user, reason=reason)
     notify_patient_data_changed(patient.pk)
     return patient

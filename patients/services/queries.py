@@ -15,6 +15,7 @@ from trials.audit import stamp
 from trials.permissions import Capability, require
 
 from ..edit_checks import Finding
+from ..locking import ensure_writable
 from ..models import Patient, Query, QueryMessage, QueryMessageKind, QueryStatus
 
 AUTOMATIC_PREFIX = "check:"
@@ -46,6 +47,7 @@ def query_raise(*, user: Any, record: models.Model, text: str, field_name: str =
     patient: Patient = record.patient  # type: ignore[attr-defined]
     if not Patient.objects.for_user(user).filter(pk=patient.pk).exists():
         raise ValidationError("This patient is not in your sites.")
+    ensure_writable(record=record, patient=patient, action="query")
     if field_name and field_name not in {f.name for f in record._meta.concrete_fields}:
         raise ValidationError({"field_name": "Not a field of this form."})
     query = Query(
@@ -66,6 +68,8 @@ def _scoped(user: Any, query: Query) -> Query:
     found: Query | None = Query.objects.for_user(user).select_for_update().filter(pk=query.pk).first()
     if found is None:
         raise ValidationError("This query is not in your sites.")
+    record = found.content_type.get_object_for_this_type(pk=found.object_id)
+    ensure_writable(record=record, patient=found.patient, action="query")
     return found
 
 

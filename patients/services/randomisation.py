@@ -46,6 +46,7 @@ from ..crfs.enrolment import Enrolment, Randomisation, eligibility_confirmed, en
 from ..domain import randomisation as engine
 from ..edit_checks import CheckContext
 from ..events import notify_patient_data_changed
+from ..locking import ensure_writable
 from ..models import Patient
 from ..randomisation import (
     Allocation,
@@ -392,6 +393,7 @@ def randomise(
         # One allocation per patient: a second request waits here, then returns the first one's allocation.
         # ``of=("self",)``: lock the patient only, not the trial and site rows the join reads.
         patient = Patient.objects.select_for_update(of=("self",)).select_related("trial", "site").get(pk=patient.pk)
+        ensure_writable(patient=patient)  # no allocation in a frozen or locked trial, site or casebook
         existing = Allocation.objects.filter(patient=patient).select_related("arm").first()
         if existing is not None:
             return AllocationResult(existing, created=False)

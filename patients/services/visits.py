@@ -15,7 +15,9 @@ from trials.models import VisitDefinition, VisitKind
 from trials.permissions import Capability, require
 
 from ..events import notify_patient_data_changed
+from ..locking import ensure_writable
 from ..models import Patient, Visit, VisitStatus
+from .oversight import visit_changed, visit_content
 
 
 def _check(*, patient: Patient, status: str, visit_date: date | None, missed_reason: str) -> None:
@@ -52,10 +54,12 @@ def visit_record(
     require(user, Capability.EDIT_CLINICAL_DATA)
     if not Patient.objects.for_user(user).filter(pk=patient.pk).exists() or definition.trial_id != patient.trial_id:
         raise ValidationError("This visit is not part of this patient's schedule.")
+    ensure_writable(patient=patient)
     _check(patient=patient, status=status, visit_date=visit_date, missed_reason=missed_reason)
     visit = (
         Visit.objects.select_for_update().filter(patient=patient, definition=definition, occurrence=occurrence).first()
     )
+    before = visit_content(visit)
     if visit is None:
         visit = Visit(patient=patient, site_id=patient.site_id, definition=definition, occurrence=occurrence)
         reason = reason.strip() or "Visit recorded"
@@ -67,6 +71,7 @@ def visit_record(
     visit.missed_reason = missed_reason.strip() if status == VisitStatus.MISSED else ""
     stamp(visit, user=user, reason=reason)
     visit.save()
+    visit_changed(visit=visit, before=before, user=user, reason=reason)
     notify_patient_data_changed(patient.pk)
     return visit
 

@@ -11,6 +11,13 @@ from django.utils.safestring import mark_safe
 
 register = template.Library()
 
+#: Oversight marks beside a cell's status icon (issue 8): label, icon, colour.
+FLAG_LOOK = {
+    "reverify": ("Needs re-verification", "bi-arrow-repeat", "text-warning-emphasis"),
+    "signed": ("Signed", "bi-pen-fill", "text-success"),
+    "resign": ("Needs re-signing", "bi-pen", "text-danger"),
+}
+
 
 @register.simple_tag
 def cell_link(cell: Any, patient: Any, visit: Any, can_edit: bool) -> str:
@@ -52,9 +59,16 @@ def _one_link(cell: Any, patient: Any, visit: Any, can_edit: bool) -> str:
         return format_html(
             '<i class="bi {} {}" title="{}: {}" aria-label="{}"></i>', icon, colour, cell.model.crf.name, hint, label
         )
+    flags = [
+        format_html(
+            '<i class="bi {} {} small" data-flag="{}" title="{}" aria-label="{}"></i>', f[1], f[2], name, f[0], f[0]
+        )
+        for name in cell.flags
+        for f in [FLAG_LOOK[name]]
+    ]
     return format_html(
         '<a href="{}" class="text-decoration-none" data-status="{}" title="{}: {}">'
-        '<i class="bi {} {}" aria-label="{}"></i></a>',
+        '<i class="bi {} {}" aria-label="{}"></i>{}</a>',
         url,
         cell.status,
         cell.model.crf.name,
@@ -62,6 +76,7 @@ def _one_link(cell: Any, patient: Any, visit: Any, can_edit: bool) -> str:
         icon,
         colour,
         label,
+        mark_safe("".join(str(flag) for flag in flags)),  # noqa: S308 — each flag is built by format_html
     )
 
 

@@ -19,6 +19,7 @@ from .. import selectors, services
 from ..crf import CaseReportForm, crf_model, data_fields
 from ..forms import CrfForm, QueryRaiseForm, crf_form_class
 from ..models import Patient, Visit
+from ..selectors_oversight import record_oversight
 
 
 def _model(patient: Patient, code: str) -> type[CaseReportForm]:
@@ -122,6 +123,7 @@ def crf_entry(request: HttpRequest, subject_id: str, code: str, pk: int | None =
             "can_edit": can_edit,
             "can_raise": can(request.user, Capability.RAISE_QUERIES) and record is not None,
             "query_form": QueryRaiseForm(fields=[(f.name, str(f.label)) for f in form] if record else []),
+            "oversight": record_oversight(user=request.user, record=record) if record else None,
         },
     )
 

@@ -18,6 +18,7 @@ from .. import selectors, services
 from ..casebook import CELL_LOOK, build_casebook
 from ..forms import PatientRegistrationForm, PatientUpdateForm
 from ..models import PatientStatus
+from ..selectors_oversight import patient_oversight
 
 
 @login_required
@@ -74,6 +75,7 @@ def patient_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
             "today": timezone.localdate(),
             "can_edit": can(request.user, Capability.EDIT_CLINICAL_DATA),
             "derivation": getattr(patient, "derivation", None),
+            "oversight": patient_oversight(user=request.user, patient=patient),
         },
     )
 

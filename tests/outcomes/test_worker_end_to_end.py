@@ -28,7 +28,7 @@ from ..forms import submit
 from ..real_services import require_worker_stack
 from ..scenarios import Scenario
 
-pytestmark = pytest.mark.worker
+pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("real-celery-worker")]  # one broker: one xdist worker
 ROOT = Path(__file__).resolve().parents[2]
 
 

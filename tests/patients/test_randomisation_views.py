@@ -216,7 +216,7 @@ def test_the_api_answers_404_outside_role_or_scope(client: Any, cast: Cast) -> N
         response = client.post(_api(patient.subject_id, "randomise"), {}, content_type="application/json")
         assert response.status_code == 404
     client.logout()
-    assert client.post(_api(patient.subject_id, "randomise")).status_code == 403
+    assert client.post(_api(patient.subject_id, "randomise")).status_code == 401  # no credentials: the token challenge
     assert not Allocation.objects.exists()
 
 
