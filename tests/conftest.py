@@ -5,10 +5,13 @@ Site-scoped users (coordinator, investigator, monitor) belong to site A only; th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 
 from patients.models import Patient
 from trials.configuration import trial_configure
@@ -53,3 +56,17 @@ def cast(db: None) -> Cast:
 @pytest.fixture
 def coordinator(cast: Cast) -> User:
     return cast.user(Role.SITE_COORDINATOR)
+
+
+@pytest.fixture
+def connection_kept() -> Iterator[None]:
+    """Keep the test's database connection across requests sent to the WSGI application (schemathesis), as Django's
+    test client does: the handler would otherwise close it when a request starts and finishes, inside the test's
+    transaction. SQLite's in-memory test database ignores the close, so only PostgreSQL shows it."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)

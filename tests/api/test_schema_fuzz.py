@@ -14,10 +14,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core import signals
 from django.core.cache import cache
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from django.middleware.csrf import _get_new_csrf_string
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
@@ -58,17 +56,6 @@ schema.app = get_wsgi_application()
 #: Checks that read every 4xx to a schema-valid request as a bug, and every 2xx to a schema-violating one: a subject
 #: id that is well formed but not in the user's sites is rightly refused, and an empty filter rightly ignored.
 BUSINESS_RULE_CHECKS = [checks.positive_data_acceptance, checks.negative_data_rejection]
-
-
-@pytest.fixture
-def connection_kept() -> Iterator[None]:
-    """Keep the test's database connection across requests, as Django's test client does (the WSGI handler would
-    close it when a request finishes, inside the test's transaction)."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -163,14 +163,14 @@ def _listing(found: dict[str, str]) -> str:
     return "\n\n".join(f"{key}:\n{message}" for key, message in sorted(found.items()))
 
 
-def test_no_operation_of_the_api_answers_a_server_error(cast: Cast) -> None:
+def test_no_operation_of_the_api_answers_a_server_error(cast: Cast, connection_kept: None) -> None:
     report = fuzz_report(cast)
     assert report.cases >= report.operations * len(RUNS)
     assert not report.server_errors, _listing(report.server_errors)
     assert not report.refused_tokens, "a valid token was refused:\n" + _listing(report.refused_tokens)
 
 
-def test_every_documented_answer_matches_its_schema(cast: Cast) -> None:
+def test_every_documented_answer_matches_its_schema(cast: Cast, connection_kept: None) -> None:
     report = fuzz_report(cast)
     assert not report.schema_violations, _listing(report.schema_violations)
 
