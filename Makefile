@@ -44,8 +44,21 @@ lint: setup
 migrations-check: setup
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# Benchmarks (docs/benchmarks.md; `make bench BENCH=load` runs one): every figure on PostgreSQL, the local server unless
+# DATABASE_URL says otherwise (each benchmark works in a throwaway copy beside it). The load benchmark drives gunicorn
+# with wrk: Debian's package, installed here when root (as scripts/ensure-chromium does for the browser tests).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cosmo_avatar_bench
 bench: setup
-	$(BIN)/python benchmarks/run_all.py
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "wrk not found: installing Debian's wrk package for the load benchmark..."; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+	      || { echo "Installing wrk with apt-get failed."; exit 1; }; \
+	  else \
+	    echo "The load benchmark needs wrk, which is not installed (not root, so not installed here):"; \
+	    echo "install it with: sudo apt-get install wrk"; exit 1; \
+	  fi; }
+	DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" $(BIN)/python benchmarks/run_all.py $(BENCH)
 
 worker: setup
 	$(BIN)/celery -A cosmo_avatar worker --loglevel=INFO --concurrency=2

@@ -245,7 +245,16 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A save must never fail because the broker is down: publishing gives up quickly and the nightly sweep repairs.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# A task a killed worker held (acks_late) goes back to the queue once it is older than the visibility timeout, when
+# a worker starts or scans (every ~100 s); Redis's default, an hour, left a crashed recompute stale that long. It
+# must stay above the longest task (a data cut or a 10,000-patient sweep: a few minutes) and countdown (seconds),
+# or a task still running is delivered a second time.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=15 * 60),
+}
 # Trial summaries wait this long after a patient recompute, so a burst of saves refreshes them once.
 SUMMARY_DEBOUNCE_SECONDS = env.int("SUMMARY_DEBOUNCE_SECONDS", default=3)
 

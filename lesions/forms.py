@@ -222,9 +222,19 @@ class NewLesionFormSet(RowFormSet):
     shows_lesion = False
 
 
-TargetRows = forms.formset_factory(TargetRowForm, formset=TargetFormSet, extra=0)
-NonTargetRows = forms.formset_factory(NonTargetRowForm, formset=NonTargetFormSet, extra=0)
-NewLesionRows = forms.formset_factory(NewLesionRowForm, formset=NewLesionFormSet, extra=2, can_delete=True)
+#: Rows one assessment may post per formset. Django's default (1,000, forms built up to 2,000) let one forged
+#: ``TOTAL_FORMS`` make the server build and render 2,000 rows (half a minute, 7 MB); a register never has this many.
+MAX_ROWS = 100
+
+TargetRows = forms.formset_factory(
+    TargetRowForm, formset=TargetFormSet, extra=0, max_num=MAX_ROWS, absolute_max=MAX_ROWS
+)
+NonTargetRows = forms.formset_factory(
+    NonTargetRowForm, formset=NonTargetFormSet, extra=0, max_num=MAX_ROWS, absolute_max=MAX_ROWS
+)
+NewLesionRows = forms.formset_factory(
+    NewLesionRowForm, formset=NewLesionFormSet, extra=2, can_delete=True, max_num=MAX_ROWS, absolute_max=MAX_ROWS
+)
 
 
 class TumourAssessmentForm(CrfForm):

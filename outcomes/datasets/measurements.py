@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import connections, transaction
 from django.db.models import CharField, DateField, F, FloatField, Q, QuerySet, Value
 from django.db.models.expressions import Case, Combinable, When
 from django.db.models.functions import Cast, Collate, Concat
@@ -41,12 +40,11 @@ from patients.crf import CrfStatus
 from trials.models import Trial
 
 from .base import Dataset, Kind, Row, Variable
+from .common import byte_order, stream_values
 
 #: rows fetched from the server-side cursor at a time (a few megabytes)
 CHUNK_SIZE = 5000
 
-#: the byte-order collation of each vendor, so the order is Python's ``str`` order (as ``common.patient_batches``)
-_BYTE_ORDER = {"postgresql": "C", "sqlite": "BINARY"}
 
 _STATUSES = tuple(
     dict.fromkeys(code for code, _ in (*TARGET_STATUS_CHOICES, *NON_TARGET_STATUS_CHOICES, *NEW_LESION_STATUS_CHOICES))
@@ -244,7 +242,7 @@ def _register_lesion(queryset: QuerySet[Any]) -> QuerySet[Any]:
 
 def measurement_queryset(*, trial: Trial, user: Any) -> QuerySet[Any]:
     """The export's rows as one ordered ``UNION ALL`` of tuples (also what the benchmark hands to ``COPY``)."""
-    collation = _BYTE_ORDER.get(connections[TargetMeasurement.objects.db].vendor)
+    collation = byte_order(TargetMeasurement.objects.db)
     targets = _register_lesion(
         _common(
             TargetMeasurement.objects.for_user(user),
@@ -287,22 +285,8 @@ def measurement_queryset(*, trial: Trial, user: Any) -> QuerySet[Any]:
 
 
 def measurement_rows(*, trial: Trial, user: Any) -> Iterator[Row]:
-    """The rows, lazily. On PostgreSQL the queryset's SQL is read straight through a server-side cursor: psycopg2
-    already gives every column its Python type, so Django's per-row converters (a third of the Python time at a
-    million rows, ``benchmarks/exports.py``) are skipped; and the cursor lives in a transaction (unless the caller's
-    is open already, as a data cut's is), so the server streams the sorted rows instead of first copying the whole
-    result aside, which a cursor outside a transaction (``WITH HOLD``) must do. Elsewhere (SQLite keeps dates as
-    text) Django's iterator converts."""
-    queryset = measurement_queryset(trial=trial, user=user)
-    connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
-        yield from queryset.iterator(chunk_size=CHUNK_SIZE)
-        return
-    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
-    with transaction.atomic(using=queryset.db), connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(CHUNK_SIZE):
-            yield from rows
+    """The rows, lazily, through a server-side cursor on PostgreSQL (``common.stream_values``)."""
+    yield from stream_values(measurement_queryset(trial=trial, user=user), chunk_size=CHUNK_SIZE)
 
 
 MEASUREMENTS = Dataset(

@@ -1,0 +1,550 @@
+"""CRF save under load (issue 9): tumour assessments saved through the REST API against gunicorn + PostgreSQL.
+
+A throwaway ``benchmark_load`` database gets a few hundred synthetic patients (``benchmarks/data.py``) whose
+follow-up tumour assessments are taken out and kept as request bodies; a site coordinator per site with a personal
+API token; a bare table for the bare view. gunicorn (sync workers, 2 x cores + 1) serves ``settings_bench``
+(production settings, the bare view's URL and a rate limit no run reaches) on 127.0.0.1 with DEBUG off, Redis as
+Celery broker and cache, and persistent database connections as in docker-compose.yml. wrk
+(``benchmarks/load_requests.lua``) puts the assessments back, each request a distinct new record: ``POST
+/api/v1/tumour-assessments/`` with its target, non-target and new-lesion rows, which runs everything a coordinator's
+save runs (token, scope, edit checks of the form and of its rows, the history rows with the reason, the RECIST
+recompute of the patient's every assessment and its discrepancy queries, the recompute task enqueued to Redis after
+commit, the saved record read back and serialised with its warnings).
+
+(a) Closed loop, 32 connections, 20 s each: the bare view (one ``INSERT``, 201), then the CRF save; throughput and
+    latency; target: the save at least a third of the bare view's throughput.
+(b) Open loop: 50 saves a second on a fixed schedule for 60 s (3,000 saves, about 3,000 coordinators each saving
+    a form a minute); latency percentiles (target p95 under 150 ms) and errors (target none).
+
+After each run the rows saved are counted against the 2xx answers. Run: ``DATABASE_URL=postgres://... python
+benchmarks/load.py`` (PostgreSQL only; wrk must be installed: ``make bench`` installs it). ``BENCH_LOAD_PORT``
+(default 18081), ``BENCH_LOAD_REDIS`` (default ``redis://127.0.0.1:6379/8``, flushed before and after),
+``BENCH_LOAD_PATIENTS`` (default 400).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import ROOT, Figure, database_vendor, django_setup, machine, throwaway_database
+
+HERE = Path(__file__).resolve().parent
+SCRIPT = HERE / "load_requests.lua"
+PORT = int(os.environ.get("BENCH_LOAD_PORT", "18081"))
+REDIS_URL = os.environ.get("BENCH_LOAD_REDIS", "redis://127.0.0.1:6379/8")
+PATIENTS = int(os.environ.get("BENCH_LOAD_PATIENTS", "400"))
+#: the database this benchmark creates (``throwaway_database`` names its copy ``benchmark_<NAME>``)
+DATABASE_NAME = "load"
+WORKERS = 2 * (os.cpu_count() or 1) + 1
+CLIENTS = 32
+CLOSED_SECONDS = 20
+OPEN_RATE = 50
+OPEN_SECONDS = 60
+OPEN_CONNECTIONS = 64  # more than rate x latency: a slow answer never holds the next request back
+WARM_UP_SAVES = 120
+SAVES_PATH = "/api/v1/tumour-assessments/"
+RECOMPUTE_TASK = "outcomes.tasks.endpoints_recompute_for_patient"
+
+TITLE = "CRF save under load"
+DESCRIPTION = """\
+Tumour assessments (CRF 8) created through the REST API (`POST /api/v1/tumour-assessments/`, personal API tokens of
+8 site coordinators) on gunicorn + PostgreSQL over loopback, each request a distinct new record with its target,
+non-target and new-lesion rows: token, scope, the form's and the rows' edit checks, history rows with the reason,
+the patient's RECIST recompute and discrepancy queries, the recompute task enqueued to Redis after commit, the saved
+record read back with its warnings. gunicorn: sync workers, 2 × cores + 1, `cosmo_avatar.settings_bench`
+(production settings, DEBUG off, persistent database connections, Redis as broker and cache; only the bare view's
+URL and the rate limit differ); the load from wrk (`benchmarks/load_requests.lua`) on the same machine. The data: a
+few hundred synthetic patients (`benchmarks/data.py`, up to 13 follow-ups each) whose follow-up assessments are
+taken out beforehand and put back by the load, in date order per patient.
+- **(a) Closed loop, 32 connections, 20 s each**: a bare Django view that inserts one row and answers 201 (same
+  server, middleware and database), then the CRF save. Target: the save's throughput at least a third of the bare
+  view's.
+- **(b) Open loop, 50 saves a second for 60 s** (3,000 saves: about 3,000 coordinators each saving a form a
+  minute), sent on a fixed schedule whatever the latency. Targets: p95 under 150 ms, no errors.
+
+After every run the records saved are counted against the 2xx answers."""
+NOTES: list[str] = []
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one wrk run measured (``load_requests.lua``'s LOAD_RESULT line)."""
+
+    raw: dict[str, Any]
+
+    @property
+    def ok(self) -> int:
+        return sum(count for status, count in self.raw["statuses"].items() if status.startswith("2"))
+
+    @property
+    def failed(self) -> int:
+        """Answers other than 2xx, and requests that got no answer (socket errors, timeouts)."""
+        errors = self.raw["errors"]
+        return int(self.raw["sent"] - self.ok + errors["connect"])
+
+    @property
+    def throughput(self) -> float:
+        """Answers a second, from the first request sent to the last answer."""
+        return float(self.raw["answered"] / (self.raw["active_ms"] / 1000)) if self.raw["active_ms"] else 0.0
+
+    def ms(self, name: str) -> float:
+        return float(self.raw["latency_us"][name] / 1000)
+
+    def summary(self) -> str:
+        return (
+            f"{self.raw['answered']:,} answered ({self.raw['statuses']}), {self.throughput:,.1f}/s, "
+            f"p50 {self.ms('p50'):.1f} ms, p95 {self.ms('p95'):.1f} ms, p99 {self.ms('p99'):.1f} ms, "
+            f"max {self.ms('max'):.1f} ms"
+        )
+
+
+# The data ---------------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def load_database() -> Iterator[str]:
+    """``throwaway_database`` under this benchmark's own name (``benchmark_load``), so it never meets another
+    benchmark's copy of the configured database running at the same time."""
+    from django.db import connection
+
+    configured = connection.settings_dict["NAME"]
+    connection.settings_dict["NAME"] = DATABASE_NAME
+    try:
+        with throwaway_database(keep=False) as name:
+            yield name
+    finally:
+        connection.settings_dict["NAME"] = configured
+
+
+def database_url(name: str) -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    credentials = quote(s["USER"] or "", safe="") + (f":{quote(s['PASSWORD'], safe='')}" if s["PASSWORD"] else "")
+    return f"postgres://{credentials}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{name}"
+
+
+def users_and_tokens() -> dict[int, str]:
+    """A site coordinator for each site with a read-write API token: ``{site id: Authorization header}``."""
+    from trials.models import Role, Site, SiteMembership, User
+    from trials.services_tokens import api_token_create
+
+    headers = {}
+    for site in Site.objects.order_by("code"):
+        user = User.objects.create(username=f"load-coordinator-{site.code.lower()}", role=Role.SITE_COORDINATOR)
+        SiteMembership.objects.create(user=user, site=site)
+        issued = api_token_create(actor=user, owner=user, name="Load benchmark", expires_in_days=1, read_only=False)
+        headers[site.pk] = f"Token {issued.plaintext}"
+    return headers
+
+
+def take_out_follow_ups(patient_ids: list[int], tokens: dict[int, str]) -> list[str]:
+    """Remove every follow-up tumour assessment of the patients (the baseline stays) and return them as request
+    lines for ``load_requests.lua``: the same visit, modality, investigator's response and rows, in date order per
+    patient, the patients interleaved so that no two requests in flight are the same patient's."""
+    from lesions.models import NewLesion, NonTargetObservation, TargetMeasurement, TumourAssessment
+    from patients.models import StrategyFailure
+
+    assessments = list(
+        TumourAssessment.objects.filter(patient_id__in=patient_ids)
+        .exclude(visit__definition__kind="screening")
+        .select_related("patient")
+        .order_by("patient_id", "assessment_date", "pk")
+    )
+    ids = [a.pk for a in assessments]
+    targets: dict[int, list[dict[str, Any]]] = {}
+    for row in TargetMeasurement.objects.filter(assessment_id__in=ids).order_by("lesion__label"):
+        targets.setdefault(row.assessment_id, []).append(
+            {"lesion": row.lesion_id, "status": row.status, "diameter_tenths": row.diameter_tenths}
+            | {"scan_date": str(row.scan_date)}
+        )
+    non_targets: dict[int, list[dict[str, Any]]] = {}
+    for row in NonTargetObservation.objects.filter(assessment_id__in=ids).order_by("lesion__label"):
+        non_targets.setdefault(row.assessment_id, []).append(
+            {"lesion": row.lesion_id, "status": row.status, "scan_date": str(row.scan_date)}
+        )
+    new_lesions: dict[int, list[dict[str, Any]]] = {}
+    for row in NewLesion.objects.filter(assessment_id__in=ids):
+        new_lesions.setdefault(row.assessment_id, []).append(
+            {"status": row.status, "scan_date": str(row.scan_date), "site_code": row.site_code}
+        )
+    by_patient: dict[int, list[str]] = {}
+    for a in assessments:
+        body = {
+            "patient": a.patient.subject_id,
+            "visit": a.visit_id,
+            "modality": a.modality,
+            "investigator_response": a.investigator_response,
+            "complete": True,
+            "targets": targets.get(a.pk, []),
+            "non_targets": non_targets.get(a.pk, []),
+            "new_lesions": new_lesions.get(a.pk, []),
+        }
+        by_patient.setdefault(a.patient_id, []).append(
+            f"{SAVES_PATH}\t{tokens[a.site_id]}\t{json.dumps(body, separators=(',', ':'))}"
+        )
+    # A strategy failure names the assessment showing the progression by id: that record is written again.
+    StrategyFailure.objects.filter(linked_assessment_id__in=ids).update(linked_assessment_id=None)
+    for rows in (TargetMeasurement, NonTargetObservation, NewLesion):  # protected rows first
+        rows.objects.filter(assessment_id__in=ids).delete()
+    TumourAssessment.objects.filter(pk__in=ids).delete()
+    lines = []
+    for rank in range(max((len(v) for v in by_patient.values()), default=0)):
+        lines += [requests[rank] for requests in by_patient.values() if rank < len(requests)]
+    return lines
+
+
+def bare_table() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE benchmark_bare_row (id bigserial PRIMARY KEY, created_at timestamptz, body text)")
+
+
+def count(sql: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return int(cursor.fetchone()[0])
+
+
+def saved_assessments() -> int:
+    return count("SELECT count(*) FROM lesions_tumourassessment")
+
+
+def history_rows() -> int:
+    """History rows of new assessments written through the service: each carries its author and reason."""
+    return count(
+        "SELECT count(*) FROM lesions_historicaltumourassessment WHERE history_type = '+' "
+        "AND history_user_id IS NOT NULL AND history_change_reason <> ''"
+    )
+
+
+# Redis ------------------------------------------------------------------------------------------------------------
+
+
+def redis_client() -> Any:
+    import redis
+
+    return redis.Redis.from_url(REDIS_URL)
+
+
+def recompute_tasks_enqueued() -> int:
+    """Recompute tasks waiting in the Celery queue (no worker runs: every one enqueued is still there)."""
+    found = 0
+    for message in redis_client().lrange("celery", 0, -1):
+        with suppress(ValueError, KeyError, TypeError):
+            found += json.loads(message)["headers"]["task"] == RECOMPUTE_TASK
+    return found
+
+
+# gunicorn and wrk -------------------------------------------------------------------------------------------------
+
+
+def free_port(preferred: int) -> int:
+    for port in range(preferred, preferred + 20):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"No free port in {preferred}-{preferred + 19}")
+
+
+@contextmanager
+def gunicorn(database: str, port: int, logs: Path) -> Iterator[str]:
+    """gunicorn on 127.0.0.1:``port`` with the benchmark settings until the block ends (always stopped)."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cosmo_avatar.settings_bench",
+        "DJANGO_DEBUG": "False",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": database,
+        "DATABASE_CONN_MAX_AGE": "60",
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CACHE_URL": REDIS_URL,
+        "LOG_LEVEL": "WARNING",
+        # no collectstatic here: whitenoise's warning about the missing folder, once per worker, is not news
+        "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
+    }
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "cosmo_avatar.wsgi:application",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={WORKERS}",
+        "--worker-class=sync",
+        f"--access-logfile={logs / 'access.log'}",
+        f"--error-logfile={logs / 'error.log'}",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(server, url, logs)
+        yield url
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+
+
+def _wait_until_serving(server: subprocess.Popen[bytes], url: str, logs: Path) -> None:
+    """Until every worker answers: the bare view answers a GET with 405 once Django is loaded."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited ({server.returncode}): {(logs / 'error.log').read_text()[-2000:]}")
+        try:
+            probe = urllib.request.Request(f"{url}/bench/bare-insert/", headers={"X-Forwarded-Proto": "https"})  # noqa: S310 - our loopback server
+            urllib.request.urlopen(probe, timeout=5)  # noqa: S310
+        except urllib.error.HTTPError as answer:
+            if answer.code == 405:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def wrk(
+    url: str,
+    lines: list[str],
+    *,
+    connections: int,
+    seconds: float = 0,
+    rate: float = 0,
+    budget: int = 0,
+    work: Path,
+) -> Result:
+    """One wrk run over ``lines``: it stops sending at ``budget`` requests or after ``seconds``, and is stopped
+    (SIGINT: wrk prints its results) once every request sent has its answer."""
+    requests = work / "requests.txt"
+    requests.write_text("\n".join(lines) + "\n")
+    errors, finished = work / "errors.txt", work / "finished"
+    errors.unlink(missing_ok=True)
+    finished.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "LOAD_REQUESTS": str(requests),
+        "LOAD_RATE": str(rate),
+        "LOAD_BUDGET": str(budget),
+        "LOAD_SECONDS": str(seconds),
+        "LOAD_ERRORS": str(errors),
+        "LOAD_FINISHED": str(finished),
+        "LOAD_CONNECTIONS": str(connections),
+    }
+    backstop = int((budget / rate if rate else seconds) + 120)  # wrk's -d: only if answers never come
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{backstop}s", "--timeout=60s", "-s", str(SCRIPT), f"{url}/"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    try:
+        while process.poll() is None and not finished.exists():
+            time.sleep(0.1)
+        for _ in range(5):  # wrk stops at SIGINT (its sleeping main thread takes it: the kernel prefers it)
+            if process.poll() is not None:
+                break
+            process.send_signal(signal.SIGINT)
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=3)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    found = [line for line in stdout.splitlines() if line.startswith("LOAD_RESULT ")]
+    if process.returncode != 0 or not found:
+        raise RuntimeError(f"wrk failed ({process.returncode}): {stdout[-2000:]} {stderr[-2000:]}")
+    result = Result(json.loads(found[-1].removeprefix("LOAD_RESULT ")))
+    if result.raw["sent"] != result.raw["answered"]:
+        NOTES.append(f"wrk stopped with {result.raw['sent'] - result.raw['answered']} requests unanswered.")
+    if errors.exists():
+        print("  first answers other than 2xx:\n    " + "\n    ".join(errors.read_text().splitlines()[:5]))
+    return result
+
+
+# The benchmark ---------------------------------------------------------------------------------------------------
+
+
+def run() -> list[Figure]:
+    django_setup()
+    NOTES.clear()
+    if database_vendor() != "postgresql":
+        NOTES.append("Skipped: measured on PostgreSQL only. Set DATABASE_URL=postgres://user@host:5432/name.")
+        print("  " + NOTES[-1])
+        return []
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed: `make bench` installs it (apt-get install wrk)")
+    with load_database() as name, tempfile.TemporaryDirectory(prefix="bench-load-") as scratch:
+        print("  machine: " + ", ".join(f"{key} {value}" for key, value in machine().items()))
+        work = Path(scratch)
+        pool, patients = prepare()
+        redis_client().flushdb()
+        try:
+            with gunicorn(database_url(name), free_port(PORT), work) as url:
+                return measure(url, pool, patients, work)
+        finally:
+            redis_client().flushdb()
+            from django.db import connections
+
+            connections.close_all()
+
+
+def prepare() -> tuple[list[str], int]:
+    from django.db import connection, transaction
+
+    from benchmarks import data
+    from outcomes.services.patients import recompute_many
+
+    started = time.perf_counter()
+    ids = data.generate(PATIENTS, seed=9_000, time_points=13)
+    with transaction.atomic():
+        tokens = users_and_tokens()
+        pool = take_out_follow_ups(ids, tokens)
+        bare_table()
+    recompute_many(ids)  # the computed responses, derivations and queries a live trial has stored
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # the planner's statistics of the freshly loaded tables, as autovacuum would
+    seconds = time.perf_counter() - started
+    print(f"  {len(ids):,} patients, {len(pool):,} follow-up assessments to save, ready in {seconds:.0f} s")
+    return pool, len(ids)
+
+
+def measure(url: str, pool: list[str], patients: int, work: Path) -> list[Figure]:
+    bare = [f"/bench/bare-insert/\t\t{json.dumps({'n': n})}" for n in range(1000)]
+    taken = 0
+
+    def saves(result: Result) -> None:
+        nonlocal taken
+        taken += result.raw["sent"]
+
+    # Warm-up: every worker loads its code and opens its database connection.
+    wrk(url, bare, connections=8, seconds=2, work=work)
+    saves(wrk(url, pool, connections=8, budget=WARM_UP_SAVES, rate=0, work=work))
+    redis_client().flushdb()
+    time.sleep(2)
+
+    # (a) closed loop ----------------------------------------------------------------------------------------------
+    before = count("SELECT count(*) FROM benchmark_bare_row")
+    bare_run = wrk(url, bare, connections=CLIENTS, seconds=CLOSED_SECONDS, work=work)
+    bare_rows = count("SELECT count(*) FROM benchmark_bare_row") - before
+    print(f"  (a) bare view: {bare_run.summary()}; rows inserted {bare_rows:,}")
+    time.sleep(2)
+    left = len(pool) - taken - OPEN_RATE * OPEN_SECONDS
+    if left < 200:
+        raise RuntimeError(f"Only {len(pool):,} assessments to save: raise BENCH_LOAD_PATIENTS")
+    closed, closed_check = save_run(url, pool[taken:], work, connections=CLIENTS, seconds=CLOSED_SECONDS, budget=left)
+    saves(closed)
+    print(f"  (a) CRF save: {closed.summary()}; {closed_check}")
+    redis_client().flushdb()
+    time.sleep(2)
+
+    # (b) open loop ------------------------------------------------------------------------------------------------
+    opened, open_check = save_run(
+        url,
+        pool[taken:],
+        work,
+        connections=OPEN_CONNECTIONS,
+        rate=OPEN_RATE,
+        budget=OPEN_RATE * OPEN_SECONDS,
+        seconds=OPEN_SECONDS,
+    )
+    saves(opened)
+    rate = opened.raw["answered"] / (opened.raw["sending_ms"] / 1000 + 1 / OPEN_RATE)
+    schedule = opened.raw["schedule_ms"]
+    print(f"  (b) CRF save at {OPEN_RATE}/s: {opened.summary()}; {open_check}")
+    print(
+        f"      from the schedule: p50 {schedule['p50']:.1f} ms, p95 {schedule['p95']:.1f} ms, "
+        f"p99 {schedule['p99']:.1f} ms, max {schedule['max']:.1f} ms ({schedule['count']:,} saves); latest send "
+        f"{opened.raw['lag_max_ms']:.1f} ms behind its slot, {opened.raw['lag_over_5ms']:,} more than 5 ms late"
+    )
+
+    ratio = closed.throughput / bare_run.throughput if bare_run.throughput else 0.0
+    kept_up = opened.raw["lag_over_5ms"] == 0
+    NOTES.extend(
+        [
+            f"{patients:,} patients; {taken:,} of their {len(pool):,} follow-up assessments saved in this run "
+            f"({WARM_UP_SAVES} of them as a warm-up); gunicorn {WORKERS} sync workers; wrk 1 thread, "
+            f"{CLIENTS} connections in (a), {OPEN_CONNECTIONS} in (b).",
+            f"(a) bare view: {bare_run.raw['answered']:,} answered, {bare_rows:,} rows inserted; CRF save: "
+            f"{closed_check}. Closed-loop latency is mostly waiting for one of the {WORKERS} workers: about "
+            f"{CLIENTS} / throughput.",
+            f"(b) {open_check}. Open loop: request n is due at n / {OPEN_RATE} s and leaves then if a connection is "
+            f"free; the latest left {opened.raw['lag_max_ms']:,.0f} ms behind its slot "
+            f"({opened.raw['lag_over_5ms']:,} more than 5 ms late"
+            + (
+                "). "
+                if kept_up
+                else f": the server fell behind, every connection was waiting; what was not sent within the "
+                f"{OPEN_SECONDS} s is missing from the achieved rate). "
+            )
+            + "The latencies of (b) are measured from each request's slot on the schedule, so waiting for a free "
+            f"connection counts (no coordinated omission); from the moment each was sent (wrk's own figures): p50 "
+            f"{opened.ms('p50'):,.0f} ms, p95 {opened.ms('p95'):,.0f} ms, p99 {opened.ms('p99'):,.0f} ms.",
+            "Recompute tasks: one per patient until a worker starts it (the dedup key, `outcomes.tasks`); no worker "
+            "runs here, so a patient saved again within a run enqueues nothing new: the counts above are patients "
+            "saved, not saves. In production, with workers draining the queue, most saves enqueue one (a Redis "
+            "round trip or two).",
+        ]
+    )
+    return [
+        Figure("(a) Bare view (one INSERT), closed loop 32 clients: throughput", bare_run.throughput, "req/s"),
+        Figure("(a) Bare view: p50", bare_run.ms("p50"), "ms"),
+        Figure("(a) Bare view: p99", bare_run.ms("p99"), "ms"),
+        Figure("(a) CRF save, closed loop 32 clients: throughput", closed.throughput, "req/s"),
+        Figure("(a) CRF save throughput / bare view throughput", ratio, "×", 1 / 3, ">"),
+        Figure("(a) CRF save: p50", closed.ms("p50"), "ms"),
+        Figure("(a) CRF save: p95", closed.ms("p95"), "ms"),
+        Figure("(a) CRF save: p99", closed.ms("p99"), "ms"),
+        Figure("(a) CRF save: errors (not 2xx)", closed.failed, "requests"),
+        Figure(f"(b) CRF save, open loop {OPEN_RATE}/s for {OPEN_SECONDS} s: achieved rate", rate, "req/s"),
+        Figure("(b) CRF save: p50 (from the schedule)", schedule["p50"], "ms"),
+        Figure("(b) CRF save: p95 (from the schedule)", schedule["p95"], "ms", 150),
+        Figure("(b) CRF save: p99 (from the schedule)", schedule["p99"], "ms"),
+        Figure("(b) CRF save: errors (not 2xx)", opened.failed, "requests", 1),
+    ]
+
+
+def save_run(url: str, lines: list[str], work: Path, **options: Any) -> tuple[Result, str]:
+    """A run of saves, and the check that every 2xx answer is one new record with its audited history row."""
+    records, audited = saved_assessments(), history_rows()
+    result = wrk(url, lines, work=work, **options)
+    time.sleep(1)
+    records, audited = saved_assessments() - records, history_rows() - audited
+    enqueued = recompute_tasks_enqueued()
+    if result.raw["sent"] > len(lines):
+        NOTES.append(f"The run outlasted its {len(lines):,} distinct assessments: the repeats failed.")
+    check = (
+        f"{result.ok:,} answered 2xx, {result.failed:,} not; {records:,} assessments saved "
+        f"({'equal' if records == result.ok else 'NOT EQUAL'}), {audited:,} history rows with author and reason, "
+        f"{enqueued:,} recompute tasks enqueued"
+    )
+    return result, check
+
+
+if __name__ == "__main__":
+    for figure in run():
+        print(figure.line())
