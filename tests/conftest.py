@@ -38,6 +38,12 @@ class Cast:
 
 @pytest.fixture
 def cast(db: None) -> Cast:
+    return build_cast()
+
+
+def build_cast() -> Cast:
+    """Both trials configured, sites A (NL01) and B (BE01) in both, a user per role (site roles at site A) and one
+    AVATAR II patient per site."""
     trials = {t.code: t for t in trial_configure()}
     site_a = SiteFactory(code="NL01", name="Amsterdam UMC", country="NL")
     site_b = SiteFactory(code="BE01", name="UZ Leuven", country="BE")

@@ -9,17 +9,18 @@ area (listed in ``AREAS`` below); the builders live in ``matrix.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from patients import services
 from patients.models import Demographics
 
-from ..conftest import Cast
+from ..conftest import Cast, build_cast
 from ..factories import UserFactory
 from .matrix import (
     CO,
@@ -141,8 +142,7 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def records(cast: Cast) -> None:
+def _records(cast: Cast) -> None:
     """A screening visit, a demographics form and a query for the patient of each site."""
     coordinator_b = UserFactory(username="coordinator_b", role=CO, sites=[cast.site_b])
     for patient, coordinator in ((cast.patient_a, cast.user(CO)), (cast.patient_b, coordinator_b)):
@@ -160,11 +160,45 @@ def records(cast: Cast) -> None:
         services.query_raise(user=cast.user(DM), record=record, text="Please check")
 
 
+@pytest.fixture
+def records(cast: Cast) -> None:
+    """The matrix's records on a test's own cast (for other modules running the matrix's rows)."""
+    _records(cast)
+
+
+@pytest.fixture(scope="module")
+def matrix_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[Cast]:
+    """The cast and its records, built once for this module's ~2,300 cases (not once per case: that was most of the
+    matrix's time) inside a transaction rolled back at the end. Each case's ``db`` fixture opens a savepoint within
+    it, so what a request changes is undone before the next case, as with a fresh cast."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        world = build_cast()
+        _records(world)
+        yield world
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def cast(matrix_world: Cast, db: None) -> Cast:
+    """This module's cast: the shared world, its instances re-read so nothing a previous case changed in memory
+    (a status a service set on the instance, say) outlives that case's rollback."""
+    for instance in (
+        matrix_world.avatar2,
+        matrix_world.cosmo,
+        matrix_world.site_a,
+        matrix_world.site_b,
+        matrix_world.patient_a,
+        matrix_world.patient_b,
+        *matrix_world.users.values(),
+    ):
+        instance.refresh_from_db()
+    return matrix_world
+
+
 @pytest.mark.parametrize(("name", "build", "method", "role", "site", "expected"), CASES)
 def test_role_gets_expected_status(
     client: Any,
     cast: Cast,
-    records: None,
     name: str,
     build: Callable[[Cast, Any], str],
     method: str,
@@ -180,7 +214,7 @@ def test_role_gets_expected_status(
 
 @pytest.mark.parametrize(("name", "build", "method"), [(n, b, m) for n, b, m, _ in MATRIX if n != "login"])
 def test_anonymous_is_sent_to_login(
-    client: Any, cast: Cast, records: None, name: str, build: Callable[[Cast, Any], str], method: str
+    client: Any, cast: Cast, name: str, build: Callable[[Cast, Any], str], method: str
 ) -> None:
     response = getattr(client, method)(build(cast, cast.patient_a))
     if name.startswith("api:"):  # the JSON API asks for a token (401 with its challenge), it never redirects
