@@ -5,6 +5,7 @@ Site-scoped users (coordinator, investigator, monitor) belong to site A only; th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -76,3 +77,23 @@ def connection_kept() -> Iterator[None]:
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
+
+
+#: Fixtures through which a test reaches the database (directly or through any fixture that needs one).
+DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``DATABASE_TESTS_ONLY=1`` (CI's PostgreSQL stage) deselects the tests that never touch a database: the pure
+    domain functions (RECIST, endpoints, Kaplan-Meier, scoring ...) and static checks, which give the same answer
+    whatever the database and ran in the SQLite stage already."""
+    if os.environ.get("DATABASE_TESTS_ONLY") != "1":
+        return
+    kept, dropped = [], []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        uses_database = bool(fixtures & DATABASE_FIXTURES) or item.get_closest_marker("django_db") is not None
+        (kept if uses_database else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
