@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from lesions.models import Lesion, NonTargetObservation, TargetMeasurement, TumourAssessment
 from outcomes import synthetic
 from outcomes.models import PatientDerivation
-from outcomes.synthetic import SYNTHETIC_PREFIX
+from outcomes.synthetic import SYNTHETIC_PREFIX, writes
 from patients.domain.factb import FACT_B_ITEMS
 from patients.models import AdverseEvent, FactB, Patient, Visit
 
@@ -102,9 +102,9 @@ def test_it_can_recompute_what_it_wrote(db: None) -> None:
 @pytest.mark.postgres
 def test_on_postgresql_the_copied_rows_are_those_bulk_create_writes(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     require_postgres()
-    monkeypatch.setattr(synthetic, "COPY_FROM", 1)  # every table by COPY
+    monkeypatch.setattr(writes, "COPY_FROM", 1)  # every table by COPY
     copied = content([Patient.objects.get(pk=pk) for pk in synthetic.generate(6, seed=9, time_points=3)])
-    monkeypatch.setattr(synthetic, "COPY_FROM", 10**9)  # every table by bulk_create
+    monkeypatch.setattr(writes, "COPY_FROM", 10**9)  # every table by bulk_create
     inserted = content([Patient.objects.get(pk=pk) for pk in synthetic.generate(6, seed=9, time_points=3)])
     assert copied == inserted
     assert not Visit.objects.filter(created_at__isnull=True).exists()

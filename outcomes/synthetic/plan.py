@@ -1,11 +1,7 @@
-"""Synthetic trials at scale: COSMO and AVATAR II patients with realistic, complete CRFs, written in bulk.
+"""One synthetic patient: what they get, planned as model instances linked to each other (``plan_patient``), and
+the trials, sites and schedule they use (``configure``). Nothing is written here: ``writes.write`` does it.
 
-Used by ``manage.py scale_data`` (a trial-sized database: 10,000 patients, about a million lesion measurements) and by
-the benchmarks (``benchmarks/data.py`` re-exports it). Written with ``bulk_create`` straight into the tables, not
-through the services: what is measured is what reads the data, not data entry. History tables (the audit trail),
-edit checks and events are skipped; every form is complete, as after source-data verification; on PostgreSQL the
-lesion measurement rows (most of the rows) travel by ``COPY``. Nothing is recomputed: run ``manage.py recompute``
-(or ``scale_data --recompute``) afterwards. What a patient gets (see ``_plan``):
+What a patient gets:
 
 - registration (COSMO) or randomisation with its arm and stratum (AVATAR II; without the arm nothing is computable);
 - eligibility, demographics, tumour biology; a first-line systemic therapy (AVATAR II arm B: a new line at
@@ -21,33 +17,25 @@ lesion measurement rows (most of the rows) travel by ``COPY``. Nothing is recomp
 - after progression: strategy failure (AVATAR II), a subsequent line (sometimes progressing: PFS2), survival
   contacts, sometimes death and end of study; some clinical progressions, withdrawals, adverse events and the odd
   visceral crisis.
-
-Every synthetic patient's screening number starts with ``SYNTHETIC_PREFIX``: that is how the command tells them from
-real ones. Nothing random leaks between runs: ``generate(n, seed=...)`` gives the same patients for the same seed.
 """
 
 from __future__ import annotations
 
-import io
 import random
 from collections import defaultdict
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import models
 from django.db.models import Max
-from django.utils import timezone
 
 from lesions.models import (
     Lesion,
     LesionRole,
     LocalAblativeTreatment,
     NewLesion,
-    NonTargetObservation,
-    TargetMeasurement,
     TumourAssessment,
 )
 from patients.domain.factb import FACT_B_ITEMS, REVERSE_SCORED_ITEMS
@@ -77,7 +65,6 @@ from patients.models import (
 from trials.configuration import trial_configure
 from trials.models import Arm, Site, Trial, TrialSite, VisitDefinition
 
-#: the screening number of every synthetic patient starts with it (``manage.py scale_data`` tells them by it)
 SYNTHETIC_PREFIX = "BENCH-"
 COMPLETE = "complete"
 INTERVAL = 84  # follow-up every 12 weeks (D8)
@@ -133,7 +120,7 @@ def configure() -> Config:
 
 
 @dataclass(frozen=True, slots=True)
-class _Measurement:
+class Measurement:
     """A target measurement (with its diameter) or non-target observation, before it is written. Not a model
     instance: there are a million of them, and on PostgreSQL they are copied as lines of text."""
 
@@ -145,14 +132,14 @@ class _Measurement:
 
 
 @dataclass
-class _Plan:
+class Plan:
     patient: Patient
     visits: list[Visit] = field(default_factory=list)
     lesions: list[Lesion] = field(default_factory=list)
     #: every CRF record (not lesions), by model, in creation order
     records: dict[type[models.Model], list[Any]] = field(default_factory=lambda: defaultdict(list))
-    targets: list[_Measurement] = field(default_factory=list)
-    non_targets: list[_Measurement] = field(default_factory=list)
+    targets: list[Measurement] = field(default_factory=list)
+    non_targets: list[Measurement] = field(default_factory=list)
     new_lesions: list[NewLesion] = field(default_factory=list)
     #: (clinical progression, strategy failure) pairs: the failure links the progression once both are written
     links: list[tuple[ClinicalProgression, StrategyFailure]] = field(default_factory=list)
@@ -160,13 +147,13 @@ class _Plan:
     assessment_links: list[tuple[TumourAssessment, StrategyFailure]] = field(default_factory=list)
 
 
-class _Builder:
+class Builder:
     def __init__(self, config: Config, rng: random.Random, today: date, now: Any, *, seed: int) -> None:
         self.config, self.rng, self.today, self.now = config, rng, today, now
         # The questionnaires' answers draw from their own generator: the clinical course stays what ``rng`` makes it
         self.answers = random.Random(f"fact-b:{seed}")
 
-    def fact_b(self, plan: _Plan, visit: Visit, on: date, wellbeing: float) -> None:
+    def fact_b(self, plan: Plan, visit: Visit, on: date, wellbeing: float) -> None:
         """A FACT-B questionnaire answered around ``wellbeing`` (0: worst, 1: best), 2 % of items left blank."""
         answers = self.answers
         items: dict[str, int | None] = {}
@@ -178,7 +165,7 @@ class _Builder:
             items[code.lower()] = 4 - better if code in REVERSE_SCORED_ITEMS else better
         self.crf(plan, FactB, visit, completion_date=on, **items)
 
-    def crf(self, plan: _Plan, model: type[Any], visit: Visit | None = None, **values: Any) -> Any:
+    def crf(self, plan: Plan, model: type[Any], visit: Visit | None = None, **values: Any) -> Any:
         patient = plan.patient
         record = model(
             patient=patient, site=patient.site, visit=visit, status=COMPLETE, completed_at=self.now, **values
@@ -186,7 +173,7 @@ class _Builder:
         plan.records[model].append(record)
         return record
 
-    def visit(self, plan: _Plan, code: str, occurrence: int, on: date, *, done: bool = True) -> Visit:
+    def visit(self, plan: Plan, code: str, occurrence: int, on: date, *, done: bool = True) -> Visit:
         patient = plan.patient
         visit = Visit(
             patient=patient,
@@ -201,9 +188,9 @@ class _Builder:
         return visit
 
 
-def _plan(builder: _Builder, patient: Patient, *, time_points: int | None) -> _Plan:
+def plan_patient(builder: Builder, patient: Patient, *, time_points: int | None) -> Plan:
     rng, today, config = builder.rng, builder.today, builder.config
-    plan = _Plan(patient)
+    plan = Plan(patient)
     trial = patient.trial.code
     origin: date = patient.enrolment_date  # type: ignore[assignment]
     consent = patient.consent_date
@@ -347,10 +334,10 @@ def _plan(builder: _Builder, patient: Patient, *, time_points: int | None) -> _P
             assessment_date=on,
         )
         plan.targets += [
-            _Measurement(record, lesion, "MEASURED", on, tenths)
+            Measurement(record, lesion, "MEASURED", on, tenths)
             for lesion, tenths in zip(targets, diameters, strict=True)
         ]
-        plan.non_targets += [_Measurement(record, lesion, "PRESENT", on) for lesion in non_targets]
+        plan.non_targets += [Measurement(record, lesion, "PRESENT", on) for lesion in non_targets]
         if new:
             plan.new_lesions.append(
                 NewLesion(assessment=record, site=patient.site, status="YES", scan_date=on, site_code="LUNG")
@@ -526,197 +513,7 @@ def _plan(builder: _Builder, patient: Patient, *, time_points: int | None) -> _P
     return plan
 
 
-# Writing -------------------------------------------------------------------------------------------------------
-
-#: CRF models in an order where every foreign key points at something already written
-_RECORD_ORDER: tuple[type[models.Model], ...] = (
-    AvatarEligibility,
-    CosmoEligibility,
-    Registration,
-    Randomisation,
-    Demographics,
-    TumourBiology,
-    SystemicTherapyLine,
-    LocalAblativeTreatment,
-    TumourAssessment,
-    ClinicalProgression,
-    StrategyFailure,
-    SubsequentTherapy,
-    SurvivalStatusContact,
-    Death,
-    EndOfStudy,
-    AdverseEvent,
-    VisceralCrisis,
-    FactB,
-)
-#: every table ``generate`` writes, for the counts and ``analyze``
-TABLES: tuple[type[models.Model], ...] = (
-    Patient,
-    Visit,
-    Lesion,
-    *_RECORD_ORDER,
-    TargetMeasurement,
-    NonTargetObservation,
-    NewLesion,
-)
-
-
-def _write(plans: list[_Plan]) -> None:
-    _insert(Visit, [visit for plan in plans for visit in plan.visits])
-    _insert(Lesion, [lesion for plan in plans for lesion in plan.lesions])
-    for model in _RECORD_ORDER:
-        if model is StrategyFailure:  # links between records of the same patient, now that the targets have keys
-            for plan in plans:
-                for assessment, failure in plan.assessment_links:
-                    failure.linked_assessment_id = assessment.pk
-                for progression, failure in plan.links:
-                    failure.linked_clinical_progression = progression
-        _insert(model, [record for plan in plans for record in plan.records.get(model, [])])
-    _write_measurements(TargetMeasurement, [row for plan in plans for row in plan.targets])
-    _write_measurements(NonTargetObservation, [row for plan in plans for row in plan.non_targets])
-    _insert(NewLesion, [row for plan in plans for row in plan.new_lesions])
-
-
-# On PostgreSQL the big tables travel by COPY. With ``bulk_create`` most of the time went into building each
-# ``INSERT``'s literals and the server parsing them; ``COPY`` takes lines of text (a 10,000-patient trial in about half
-# the time). Elsewhere (SQLite: the tests) and for small batches, ``bulk_create``.
-
-#: from this many rows, a batch is copied rather than inserted
-COPY_FROM = 1000
-#: field types whose Python values ``COPY``'s text format reads as they print (dates and times in ISO)
-_COPYABLE = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "BooleanField",
-        "CharField",
-        "DateField",
-        "DateTimeField",
-        "DecimalField",
-        "ForeignKey",
-        "IntegerField",
-        "PositiveIntegerField",
-        "PositiveSmallIntegerField",
-        "SmallIntegerField",
-        "TextField",
-    }
-)
-
-
-def _copies(model: type[models.Model], count: int) -> bool:
-    return (
-        connection.vendor == "postgresql"
-        and count >= COPY_FROM
-        and all(model_field.get_internal_type() in _COPYABLE for model_field in model._meta.concrete_fields)
-    )
-
-
-def _insert(model: type[models.Model], instances: list[Any]) -> None:
-    """Write new ``instances`` and give them their keys, as ``bulk_create`` does: by ``COPY`` when it can (the keys
-    drawn from the table's sequence first, so that the records pointing at these can name them)."""
-    if not _copies(model, len(instances)):
-        model._default_manager.bulk_create(instances, batch_size=2000)
-        return
-    meta = model._meta
-    model_fields: list[Any] = list(meta.concrete_fields)
-    key = meta.pk
-    assert key is not None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, key.column, len(instances)],
-        )
-        keys = [row[0] for row in cursor.fetchall()]
-    now = timezone.now()
-    stamped = [
-        model_field
-        for model_field in model_fields
-        if getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False)
-    ]
-    related = [model_field for model_field in model_fields if model_field.is_relation]
-    lines = io.StringIO()
-    for instance, pk in zip(instances, keys, strict=True):
-        instance.pk = pk
-        for model_field in stamped:  # what ``pre_save`` does for auto_now(_add)
-            setattr(instance, model_field.attname, now)
-        for model_field in related:  # what ``_prepare_related_fields_for_save`` does: the key of a related instance
-            if getattr(instance, model_field.attname) is None and model_field.is_cached(instance):
-                target = model_field.get_cached_value(instance)
-                setattr(instance, model_field.attname, target.pk if target is not None else None)
-        lines.write(
-            "\t".join(_copy_text(getattr(instance, model_field.attname)) for model_field in model_fields) + "\n"
-        )
-        instance._state.adding, instance._state.db = False, connection.alias
-    _copy(model, [model_field.column for model_field in model_fields], lines)
-
-
-def _write_measurements(model: type[models.Model], rows: list[_Measurement]) -> None:
-    """A million rows without a model instance each (none needs its key afterwards)."""
-    diameters = model is TargetMeasurement
-    if not _copies(model, len(rows)):
-        model._default_manager.bulk_create(
-            [
-                model(
-                    assessment_id=row.assessment.pk,
-                    lesion_id=row.lesion.pk,
-                    site_id=row.assessment.site_id,
-                    status=row.status,
-                    scan_date=row.scan_date,
-                    **({"diameter_tenths": row.diameter_tenths} if diameters else {}),
-                )
-                for row in rows
-            ],
-            batch_size=2000,
-        )
-        return
-    names = ["assessment", "lesion", "site", "status", "scan_date", *(["diameter_tenths"] if diameters else [])]
-    fields: list[Any] = [model._meta.get_field(name) for name in names]
-    lines = io.StringIO()
-    # every value is a key, an ISO date, a status code or a number: nothing to escape
-    lines.writelines(
-        f"{row.assessment.pk}\t{row.lesion.pk}\t{row.assessment.site_id}\t{row.status}\t{row.scan_date.isoformat()}"
-        + (f"\t{_copy_text(row.diameter_tenths)}\n" if diameters else "\n")
-        for row in rows
-    )
-    _copy(model, [model_field.column for model_field in fields], lines)
-
-
-def _copy(model: type[models.Model], columns: list[str], lines: io.StringIO) -> None:
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(column) for column in columns)
-    lines.seek(0)
-    with connection.cursor() as cursor:
-        # the identifiers come from the model's metadata, quoted; the values travel as COPY data
-        cursor.cursor.copy_expert(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN", lines)
-
-
-def _copy_text(value: Any) -> str:
-    """A value in ``COPY``'s text format: ``\\N`` for NULL, backslash escapes, dates and times in ISO."""
-    if value is None:
-        return "\\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, int):
-        return str(value)
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def analyze(tables: Iterable[type[models.Model]] = TABLES) -> None:
-    """Refresh the planner's statistics of the tables written (by default, every table ``generate`` writes): after a
-    bulk load they still describe the empty tables, and autovacuum may be off or late. PostgreSQL only (SQLite plans
-    without them)."""
-    if connection.vendor != "postgresql":
-        return
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        for model in tables:
-            cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
-
-
-def _patients(config: Config, rng: random.Random, count: int, *, today: date, cosmo_share: float) -> list[Patient]:
+def new_patients(config: Config, rng: random.Random, count: int, *, today: date, cosmo_share: float) -> list[Patient]:
     """``count`` new patients, spread over the sites, numbered after those already there."""
     last = {
         (row["trial_id"], row["site_id"]): row["last"]
@@ -745,49 +542,3 @@ def _patients(config: Config, rng: random.Random, count: int, *, today: date, co
             )
         )
     return patients
-
-
-def generate(
-    count: int,
-    *,
-    seed: int = 2026,
-    time_points: int | None = None,
-    cosmo_share: float = 0.5,
-    chunk: int = 500,
-    trial: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> list[int]:
-    """Create ``count`` patients with complete CRF data; returns their ids.
-
-    ``time_points`` fixes the number of follow-up tumour assessments per patient (beyond the schedule's 13, the
-    rest are unscheduled assessments between them); by default each patient has what their follow-up so far
-    allows (1 to 13). ``trial`` ("cosmo" / "avatar2") puts every patient in one trial. Written ``chunk`` patients a
-    transaction; ``progress`` is called with the number written so far after each.
-    """
-    config = configure()
-    rng = random.Random(seed)
-    today = timezone.localdate()
-    now = timezone.now()
-    builder = _Builder(config, rng, today, now, seed=seed)
-    share = {"cosmo": 1.0, "avatar2": 0.0}.get(trial or "", cosmo_share)
-    created: list[int] = []
-    for start in range(0, count, chunk):
-        with transaction.atomic():
-            patients = _patients(config, rng, min(chunk, count - start), today=today, cosmo_share=share)
-            if time_points:
-                for patient in patients:  # room for every time point before today
-                    span = INTERVAL * min(time_points, MAX_FOLLOW_UPS) + 60
-                    patient.enrolment_date = today - timedelta(days=span + rng.randint(0, 60))
-                    patient.consent_date = patient.enrolment_date - timedelta(days=21)
-            plans = [_plan(builder, patient, time_points=time_points) for patient in patients]
-            Patient.objects.bulk_create(patients, batch_size=2000)
-            _write(plans)
-            created += [patient.pk for patient in patients]
-        if progress is not None:
-            progress(len(created))
-    return created
-
-
-def counts() -> dict[str, int]:
-    """Rows per table written by ``generate`` (every row of the table, synthetic or not)."""
-    return {model.__name__: model._default_manager.count() for model in TABLES}
