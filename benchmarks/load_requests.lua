@@ -46,7 +46,7 @@ local seconds = tonumber(os.getenv("LOAD_SECONDS") or "0") or 0
 local errors_file = os.getenv("LOAD_ERRORS")
 local finished_file = os.getenv("LOAD_FINISHED")
 local connections = tonumber(os.getenv("LOAD_CONNECTIONS") or "1") or 1
-local FAR = 3600 * 1000 -- the delay of a connection with nothing left to send: wrk's -d ends the run first
+local FAR = 3600 * 1000 -- the delay of a connection with nothing left to send (the run ends before)
 
 local requests, visits = {}, {}
 for line in io.lines(os.getenv("LOAD_REQUESTS")) do
