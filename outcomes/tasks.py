@@ -7,6 +7,7 @@ short countdown, so a burst of saves refreshes them once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from celery import shared_task
@@ -54,26 +55,33 @@ def nightly_consistency_sweep(trial_id: int | None = None) -> dict[str, int]:
     return result
 
 
+def _forget(key: str) -> None:
+    """Drop a deduplication key after a failed enqueue, so the next change tries again. When the cache is down too
+    (one Redis holds both in production) there is nothing to drop: the key was never set, or expires by itself."""
+    with contextlib.suppress(Exception):
+        cache.delete(key)
+
+
 def enqueue_patient_recompute(patient_id: int) -> None:
-    """Called after commit. A broker outage must never fail the save that triggered it: the sweep repairs."""
+    """Called after commit. A broker or cache outage must never fail the save that triggered it: the sweep repairs."""
     key = _patient_key(patient_id)
-    if not cache.add(key, 1, timeout=300):
-        return  # one recompute is already waiting; it will read this change too
     try:
+        if not cache.add(key, 1, timeout=300):
+            return  # one recompute is already waiting; it will read this change too
         endpoints_recompute_for_patient.delay(patient_id)
     except Exception:
-        cache.delete(key)
+        _forget(key)
         logger.exception("Could not enqueue the recompute of patient %s; the nightly sweep will repair it.", patient_id)
 
 
 def enqueue_trial_summaries(trial_id: int) -> None:
     key = _summary_key(trial_id)
-    if not cache.add(key, 1, timeout=600):
-        return
     try:
+        if not cache.add(key, 1, timeout=600):
+            return
         trial_summaries_recompute.apply_async((trial_id,), countdown=settings.SUMMARY_DEBOUNCE_SECONDS)
     except Exception:
-        cache.delete(key)
+        _forget(key)
         logger.exception("Could not enqueue the summaries of trial %s; the nightly sweep will repair them.", trial_id)
 
 
@@ -126,12 +134,12 @@ def enqueue_dashboards_refresh(trial_id: int) -> None:
         DashboardSnapshot.objects.filter(trial_id=trial_id).delete()
         return
     key = _dashboards_key(trial_id)
-    if not cache.add(key, 1, timeout=600):
-        return
     try:
+        if not cache.add(key, 1, timeout=600):
+            return
         dashboards_refresh.apply_async((trial_id,), countdown=settings.SUMMARY_DEBOUNCE_SECONDS)
     except Exception:
-        cache.delete(key)
+        _forget(key)
         logger.exception("Could not enqueue the dashboards of trial %s; the schedule will refresh them.", trial_id)
 
 

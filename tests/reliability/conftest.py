@@ -13,6 +13,7 @@ Everything started here is stopped, and its files deleted, when the test ends, w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -30,7 +32,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection, connections
+from django.db import connection, connections, transaction
+from django.db.models import Model
 
 from cosmo_avatar.celery import app
 from outcomes.domain.endpoints import derive_endpoints
@@ -81,6 +84,39 @@ def other_backends(*, waiting_on_a_lock: bool = False) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return [row[0] for row in cursor.fetchall()]
+
+
+class RowLock(threading.Thread):
+    """Holds ``SELECT ... FOR UPDATE`` on one row from a connection of its own (on ``database``, default the test's)
+    until ``release``: a writer that needs the row then waits inside its transaction, where the test wants to break
+    something. If the server dies meanwhile the lock's own connection fails too: that error is kept, not raised."""
+
+    def __init__(self, model: type[Model], pk: int, database: dict[str, Any] | None = None) -> None:
+        super().__init__(daemon=True)
+        self.model, self.pk, self.database = model, pk, database
+        self.held, self.released = threading.Event(), threading.Event()
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        with thread_database(self.database) if self.database else contextlib.nullcontext():
+            try:
+                with transaction.atomic():
+                    self.model._default_manager.select_for_update().get(pk=self.pk)
+                    self.held.set()
+                    self.released.wait(timeout=120)
+            except Exception as error:  # noqa: BLE001 — the server went away under the lock
+                self.error = error
+            finally:
+                connection.close()
+
+    def take(self) -> None:
+        self.start()
+        if not self.held.wait(timeout=30):
+            pytest.fail(f"could not lock {self.model.__name__} {self.pk}: {self.error}")
+
+    def release(self) -> None:
+        self.released.set()
+        self.join(timeout=30)
 
 
 # The endpoints against a fresh recompute --------------------------------------------------------------------------
@@ -139,11 +175,12 @@ def redis_url(base: str, db: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", "", ""))
 
 
-def point_celery_at(broker_url: str, *, eager: bool) -> None:
-    """Make this process publish to ``broker_url`` (or run tasks in-process when ``eager``). The producer pool was
-    built for the previous URL, so it is dropped (not closed: kombu shares pools by URL) and rebuilt on the next
-    publish."""
-    app.conf.update(broker_url=broker_url, task_always_eager=eager)
+def point_celery_at(broker_url: str | None, *, eager: bool) -> None:
+    """Make this process publish to ``broker_url`` (``None``: the configured broker), or run tasks in-process when
+    ``eager``. Celery prefers the ``CELERY_BROKER_URL`` environment variable to ``broker_url``, so the write and
+    read URLs are what is set. The producer pool was built for the previous URL: it is dropped (not closed: kombu
+    shares pools by URL) and rebuilt on the next publish."""
+    app.conf.update(broker_write_url=broker_url, broker_read_url=broker_url, task_always_eager=eager)
     app._pool = None
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
@@ -200,10 +237,12 @@ class CeleryStack:
             "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
         }
         with log_path.open("wb") as log:
-            process = subprocess.Popen(  # noqa: S603
+            process = subprocess.Popen(
                 [
                     sys.executable,
-                    *("-m", "celery", "-A", "cosmo_avatar", "worker", "--pool=solo"),
+                    # prefork, as deployed (docker-compose.yml): the main process takes and acknowledges messages
+                    # while a child runs the task (the solo pool would not acknowledge early even without acks_late)
+                    *("-m", "celery", "-A", "cosmo_avatar", "worker", "--pool=prefork", "--concurrency=1"),
                     *("--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"),
                     f"--hostname=reliability-{len(self.workers)}@%h",
                 ],
@@ -230,14 +269,11 @@ class CeleryStack:
         worker.process.wait(timeout=10)
 
     def close(self) -> None:
+        """Workers still running are idle by now (or the test failed): killed, not shut down warmly, which takes
+        seconds; whatever they held is flushed with the broker database by the next test."""
         for worker in self.workers:
             if worker.process.poll() is None:
-                worker.process.terminate()
-                try:
-                    worker.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(worker.process.pid, signal.SIGKILL)
-                    worker.process.wait(timeout=10)
+                self.kill(worker)
             worker.log_path.unlink(missing_ok=True)
 
 
@@ -263,12 +299,14 @@ def celery_stack(transactional_db: None, settings: Any) -> Iterator[CeleryStack]
     )
     for url in (stack.broker_url, stack.cache_url):
         _flush_redis(url)  # messages and dedup keys of an earlier run name patients of another database
-    saved = app.conf.broker_url, app.conf.task_always_eager
+    eager = app.conf.task_always_eager
     try:
         yield stack
     finally:
         stack.close()
-        point_celery_at(saved[0], eager=saved[1])
+        point_celery_at(None, eager=eager)
+        for url in (stack.broker_url, stack.cache_url):
+            _flush_redis(url)
 
 
 # A private Redis --------------------------------------------------------------------------------------------------
@@ -285,7 +323,7 @@ class PrivateRedis:
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603
+            self.process = subprocess.Popen(
                 [
                     "redis-server",
                     *("--port", str(self.port), "--bind", "127.0.0.1"),
@@ -360,7 +398,7 @@ class PrivatePostgres:
     def _run(self, program: str, *args: str) -> subprocess.CompletedProcess[str]:
         prefix = ["runuser", "-u", "postgres", "--"] if self.as_postgres else []
         command = [*prefix, str(self.bin_dir / program), *args]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
             pytest.fail(f"{program} {' '.join(args)} failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
         return done
@@ -377,13 +415,16 @@ class PrivatePostgres:
         )
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", self._options, "-w", "start")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", self._options, "-w", "start"
+        )
         self.running = True
 
     def restart(self, mode: str = "immediate") -> None:
         """``immediate``: every session is cut at once and the server recovers from its write-ahead log, as after a
         crash; ``fast``: sessions are terminated and the server shuts down cleanly first."""
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-o", self._options, "-w", "restart")
+        log = str(self.root / "server.log")  # not our pipes: the server outlives pg_ctl
+        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-m", mode, "-o", self._options, "-w", "restart")
 
     def stop(self) -> None:
         if self.running:
@@ -393,7 +434,7 @@ class PrivatePostgres:
     def psql(self, database: str, *args: str, stdin: Any = None) -> None:
         command = [str(self.bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"]
         command += ["-p", str(self.port), "-U", "postgres", "-d", database, *args]
-        done = subprocess.run(command, stdin=stdin, capture_output=True, timeout=120, check=False)  # noqa: S603
+        done = subprocess.run(command, stdin=stdin, capture_output=True, timeout=120, check=False)
         if done.returncode != 0:
             pytest.fail(f"psql failed: {done.stderr.decode(errors='replace')[-3000:]}")
 
@@ -404,7 +445,7 @@ class PrivatePostgres:
         source = ["-h", settings_dict.get("HOST") or "127.0.0.1", "-p", str(settings_dict.get("PORT") or 5432)]
         source += ["-U", settings_dict.get("USER") or "postgres"]
         env = {**os.environ, "PGPASSWORD": settings_dict.get("PASSWORD") or ""}
-        dump = subprocess.Popen(  # noqa: S603
+        dump = subprocess.Popen(
             [str(self.bin_dir / "pg_dump"), *source, "--no-owner", "--no-privileges", settings_dict["NAME"]],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -429,7 +470,8 @@ def _postgres_bin_dir() -> Path | None:
 
 
 @pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
+def private_postgres(transactional_db: None) -> Iterator[PrivatePostgres]:
+    """The copy is made with ``pg_dump``, which sees committed data only (hence ``transactional_db``)."""
     require_postgres()
     if os.environ.get("RUN_WORKER_TESTS") != "1":
         pytest.skip("database restart tests run in the PostgreSQL + Redis stage (RUN_WORKER_TESTS=1, see .ci/run)")

@@ -10,13 +10,11 @@ timeout (``CELERY_VISIBILITY_TIMEOUT``, 1 s here, 15 minutes in production) puts
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from django.db import transaction
 
 from outcomes.models import EndpointValue, PatientDerivation
 from trials.models import Role
@@ -24,7 +22,7 @@ from trials.services import analysis_settings_change
 
 from ..conftest import Cast
 from ..scenarios import Scenario
-from .conftest import CeleryStack, assert_endpoints_are_a_fresh_recompute, other_backends, wait_for
+from .conftest import CeleryStack, RowLock, assert_endpoints_are_a_fresh_recompute, other_backends, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("reliability-celery-worker")]
 
@@ -39,39 +37,20 @@ def _progressing_patient(cast: Cast, origin: date) -> int:
     return scenario.patient.pk
 
 
-class RowLock(threading.Thread):
-    """Holds ``SELECT ... FOR UPDATE`` on one endpoint row from its own connection until ``release``."""
-
-    def __init__(self, pk: int) -> None:
-        super().__init__(daemon=True)
-        self.pk, self.held, self.released = pk, threading.Event(), threading.Event()
-
-    def run(self) -> None:
-        from django.db import connection
-
-        try:
-            with transaction.atomic():
-                EndpointValue.objects.select_for_update().get(pk=self.pk)
-                self.held.set()
-                self.released.wait(timeout=120)
-        finally:
-            connection.close()
-
-    def release(self) -> None:
-        self.released.set()
-        self.join(timeout=30)
+def _settings_versions(model: Any, patient_ids: list[int]) -> set[int | None]:
+    """The analysis-settings versions the patients' stored rows were computed with."""
+    return set(model.objects.filter(patient_id__in=patient_ids).values_list("settings_version", flat=True))
 
 
 def test_a_worker_killed_mid_sweep_writes_nothing_and_a_restarted_worker_converges(
     celery_stack: CeleryStack, cast: Cast
 ) -> None:
     patient_ids = [_progressing_patient(cast, date(2025, 2, 3) + timedelta(days=n)) for n in range(3)]
-    assert set(PatientDerivation.objects.filter(patient_id__in=patient_ids).values_list("settings_version", flat=True)) == {1}
+    assert _settings_versions(PatientDerivation, patient_ids) == {1}
     assert EndpointValue.objects.get(patient_id=patient_ids[0], paramcd="PFS").event is True
 
-    lock = RowLock(EndpointValue.objects.get(patient_id=max(patient_ids), paramcd="PFS").pk)
-    lock.start()
-    assert lock.held.wait(timeout=30)
+    lock = RowLock(EndpointValue, EndpointValue.objects.get(patient_id=max(patient_ids), paramcd="PFS").pk)
+    lock.take()
     celery_stack.publish_to_broker()
     analysis_settings_change(  # commits, then enqueues the trial-wide recompute
         trial=cast.cosmo,
@@ -91,16 +70,15 @@ def test_a_worker_killed_mid_sweep_writes_nothing_and_a_restarted_worker_converg
     wait_for(lambda: not other_backends(), what="the killed worker's session to end")
 
     # Nothing of the killed transaction is visible: the derivations it had written were rolled back with it.
-    assert set(PatientDerivation.objects.filter(patient_id__in=patient_ids).values_list("settings_version", flat=True)) == {1}
-    assert set(EndpointValue.objects.filter(patient_id__in=patient_ids).values_list("settings_version", flat=True)) == {1}
+    assert _settings_versions(PatientDerivation, patient_ids) == {1}
+    assert _settings_versions(EndpointValue, patient_ids) == {1}
     assert celery_stack.unacknowledged() == 1, "the killed worker's message is not kept for redelivery (acks_late?)"
 
     time.sleep(max(0.0, 1.5 - (time.monotonic() - killed_at)))  # older than the visibility timeout
     second = celery_stack.start_worker(visibility_timeout=1)
 
     def converged() -> bool:
-        versions = PatientDerivation.objects.filter(patient_id__in=patient_ids).values_list("settings_version", flat=True)
-        return set(versions) == {2} and celery_stack.unacknowledged() == 0
+        return _settings_versions(PatientDerivation, patient_ids) == {2} and celery_stack.unacknowledged() == 0
 
     wait_for(converged, seconds=60, what="the restarted worker to finish the sweep", log=second.log)
     assert_endpoints_are_a_fresh_recompute(patient_ids)
