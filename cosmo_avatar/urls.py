@@ -6,12 +6,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from trials import views as trial_views
+from trials.forms import SignInForm
 
 urlpatterns = [
     path("", trial_views.home, name="home"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
+            authentication_form=SignInForm,
             redirect_authenticated_user=True,
             extra_context={
                 "lockout_limit": settings.AXES_FAILURE_LIMIT,

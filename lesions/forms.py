@@ -257,7 +257,7 @@ class TumourAssessmentForm(CrfForm):
         super().__init__(*args, **kwargs)
         _iso_dates(self)
         self.patient = patient
-        if self.instance.visit_id is None and self.is_bound and str(self.data.get("visit", "")).isdigit():
+        if self.instance.visit_id is None and self.is_bound and str(self.data.get("visit", "")).isdecimal():
             # The live preview builds an instance without its visit: the hidden field says which one it is.
             self.instance.visit = Visit.objects.filter(patient=patient, pk=int(self.data["visit"])).first()
         self._formsets: list[Any] | None = None

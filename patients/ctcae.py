@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import re
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,8 @@ def _rows(records: Iterable[tuple[str, Sequence[Any]]]) -> list[CtcaeRow]:
             continue
         values = {name: _clean(cells[index]) for name, index in positions.items()}
         problems = [f"{name} is empty" for name in ("soc", "term") if not values[name]]
+        # Python's csv module reads NUL bytes since 3.11; PostgreSQL refuses them in text (the import crashed).
+        problems += [f"{name} holds a NUL byte" for name, value in values.items() if "\x00" in value]
         problems += [
             f"{name} is longer than {limit} characters"
             for name, limit in _MAX_LENGTH.items()
@@ -168,7 +171,7 @@ def read_ctcae_xlsx(path: Path) -> list[CtcaeRow]:
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as error:
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
         raise CtcaeImportError(f"{path.name} is not a readable .xlsx workbook: {error}.") from error
     try:
         if XLSX_SHEET in workbook.sheetnames:

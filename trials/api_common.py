@@ -36,7 +36,7 @@ import django_filters
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers, status
+from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
@@ -244,6 +244,20 @@ def reason_field() -> serializers.CharField:
         max_length=2000,
         help_text="Reason for change: required when updating a complete record; kept in the audit trail.",
     )
+
+
+# Parsing -----------------------------------------------------------------------------------------------------------
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested deeper than Python's recursion limit (``[[[[...`` fits in a few hundred
+    kilobytes) refused as malformed, 400, instead of ending the request in a RecursionError (500)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            raise ParseError("JSON parse error - the document is nested too deeply.") from error
 
 
 # Filters ----------------------------------------------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxLengthValidator
 
 from .models import AnalysisSettings, Role, Site
 
@@ -26,6 +29,25 @@ def apply_validation_error(form: forms.BaseForm, error: ValidationError) -> None
                 form.add_error(None, message)
             else:
                 form.add_error(None, f"{field.replace('_', ' ').capitalize()}: {message}")
+
+
+def filter_value(params: Mapping[str, Any], key: str, *, max_length: int = 100) -> str:
+    """A list page's filter as typed in the address bar, made safe to query with: stripped, NUL bytes dropped, at most
+    ``max_length`` characters. PostgreSQL refuses any query holding a NUL and SQLite a LIKE pattern over 50,000 bytes
+    (both were a 500); no code, status, username or search term is that long."""
+    return str(params.get(key, "")).replace("\x00", "").strip()[:max_length]
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with its username length checked: Django sets ``max_length`` after building the field,
+    so no validator enforces it, and a longer name reached django-axes, whose failure log (255 characters) then
+    failed on PostgreSQL with a 500."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        assert isinstance(username, forms.CharField) and username.max_length
+        username.validators.append(MaxLengthValidator(username.max_length))
 
 
 class AnalysisSettingsForm(forms.ModelForm):  # type: ignore[type-arg]

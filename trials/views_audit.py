@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError
 
 from .audit_chain.tasks import audit_chain_verify_task
 from .audit_export import DateRange, csv_stream, export_lines, exportable_models, record_sources, trail_sources
+from .forms import filter_value
 from .models_compliance import AuditChainHead, AuditChainPending, AuditVerification, SignInEvent, SignInOutcome
 from .permissions import Capability, can, require
 from .views import _audited_record
@@ -118,7 +119,7 @@ def audit_export_record(request: HttpRequest, model_label: str, pk: int) -> Http
 def sign_in_events(request: HttpRequest) -> HttpResponse:
     require(request.user, Capability.VIEW_AUDIT_INTEGRITY)
     events = SignInEvent.objects.select_related("user", "actor")
-    username = request.GET.get("username", "").strip()
+    username = filter_value(request.GET, "username", max_length=150)
     outcome = request.GET.get("outcome", "")
     if username:
         events = events.filter(username__iexact=username)

@@ -79,7 +79,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _owner_filter(request: HttpRequest) -> User | None:
     raw = request.GET.get("user", "")
-    return User.objects.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 12 else None
+    return User.objects.filter(pk=int(raw)).first() if raw.isdecimal() and len(raw) < 12 else None
 
 
 @login_required

@@ -69,7 +69,7 @@ def crf_entry(request: HttpRequest, subject_id: str, code: str, pk: int | None =
             raise Http404
         visit_id = request.GET.get("visit") or request.POST.get("visit")
         if model.crf.visit_kinds:
-            if not (visit_id and visit_id.isdigit()):
+            if not (visit_id and visit_id.isdecimal()):  # isdigit() takes "²", which int() refuses
                 raise Http404
             visit = selectors.visit_get(user=request.user, patient=patient, pk=int(visit_id))
             if visit.definition.kind not in model.crf.visit_kinds:

@@ -192,7 +192,7 @@ def sdv(request: HttpRequest, subject_id: str) -> HttpResponse:
     patient = selectors.patient_get(user=request.user, subject_id=subject_id)
     if request.method == "POST":
         code, _, pk = request.POST.get("record", "").partition(":")
-        if not pk.isdigit():
+        if not pk.isdecimal():  # isdigit() takes "²", which int() refuses
             raise Http404
         record = _record(request, patient, code, int(pk))
         form = VerifyForm(request.POST, choices=[(i.name, i.label) for i in record_items(type(record))])

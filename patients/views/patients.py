@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from trials.forms import apply_validation_error
+from trials.forms import apply_validation_error, filter_value
 from trials.permissions import Capability, can, require
 from trials.selectors import site_list, trial_list
 
@@ -23,7 +23,7 @@ from ..selectors_oversight import patient_oversight
 
 @login_required
 def patient_list(request: HttpRequest) -> HttpResponse:
-    filters = {key: request.GET.get(key, "").strip() for key in ("trial", "site", "status", "q")}
+    filters = {key: filter_value(request.GET, key) for key in ("trial", "site", "status", "q")}
     patients = selectors.patient_list(
         user=request.user,
         trial_code=filters["trial"],

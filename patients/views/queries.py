@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from trials.forms import filter_value
 from trials.permissions import Capability, can
 from trials.selectors import site_list, trial_list
 
@@ -20,7 +21,7 @@ from ..models import QueryStatus
 
 @login_required
 def query_list(request: HttpRequest) -> HttpResponse:
-    filters = {key: request.GET.get(key, "").strip() for key in ("status", "site", "trial")}
+    filters = {key: filter_value(request.GET, key) for key in ("status", "site", "trial")}
     if "status" not in request.GET:
         filters["status"] = "open"
     queries = selectors.query_list(

@@ -71,7 +71,7 @@ def _lesions(user: User, patient: Patient) -> None:
 def casebook(cast: Cast) -> Casebook:
     cache.clear()
     coordinator = cast.user(Role.SITE_COORDINATOR)
-    cosmo_patient = PatientFactory(trial=cast.cosmo, site=cast.site_a, sequence=7)
+    cosmo_patient: Patient = PatientFactory(trial=cast.cosmo, site=cast.site_a, sequence=7)  # type: ignore[no-untyped-call, assignment]
     patients = {"avatar2": cast.patient_a, "cosmo": cosmo_patient}
     visits: dict[tuple[str, str], Visit] = {}
     for trial_code, patient in patients.items():
@@ -85,7 +85,10 @@ def casebook(cast: Cast) -> Casebook:
             values={"progression_date": date(2025, 6, 1), "description": "New pain"},
             complete=False,
         )
-    for term, grades in (("Anemia", ("mild", "moderate", "severe", "life-threatening", "death")), ("Fatigue", ("a", "b", "c", "", ""))):
+    for term, grades in (
+        ("Anemia", ("mild", "moderate", "severe", "life-threatening", "death")),
+        ("Fatigue", ("a", "b", "c", "", "")),
+    ):
         CtcaeTerm.objects.create(
             soc="Blood", term=term, **{f"grade_{g}": text for g, text in enumerate(grades, start=1)}
         )

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
-from django.test import Client
+from django.contrib.auth.forms import PasswordChangeForm
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,7 +28,7 @@ from patients.crfs.disease import ClinicalProgression
 from patients.forms import PatientRegistrationForm, PatientUpdateForm, QueryMessageForm, QueryRaiseForm, VisitRecordForm
 from patients.forms_oversight import LockForm, SignForm, TrialStateForm, VerifyForm
 from patients.views.randomisation import ListGenerateForm, ListVerifyForm, RandomiseForm
-from trials.forms import AnalysisSettingsForm, UserForm
+from trials.forms import AnalysisSettingsForm, SignInForm, UserForm
 from trials.forms_tokens import ApiTokenForm, ApiTokenRevokeForm
 from trials.models import Role, User
 from trials.services_tokens import api_token_create
@@ -259,7 +259,8 @@ def password_change(cb: Casebook) -> Entry:
 
 
 def login(cb: Casebook) -> Entry:
-    return Entry(None, reverse("login"), lambda d: AuthenticationForm(None, d), logs_refusals=FAILED_SIGN_INS)
+    request = RequestFactory().post(reverse("login"))  # django-axes reads the sign-in's request
+    return Entry(None, reverse("login"), lambda d: SignInForm(request, d), logs_refusals=FAILED_SIGN_INS)
 
 
 def audit_export(cb: Casebook) -> Entry:
@@ -370,3 +371,31 @@ def test_an_entry_form_refuses_hostile_input_without_error_or_half_record(
 
     check()
     assert entry.method == "get" or seen["refused"], "no example was refused: the strategies are not hostile"
+
+
+@pytest.mark.parametrize("number", ["²", "①", "9" * 30, "٣"])
+def test_a_record_number_that_is_not_a_plain_number_is_a_404_not_a_500(casebook: Casebook, number: str) -> None:
+    """``str.isdigit()`` takes "²" and "①", which ``int()`` refuses: the ids the views read from a query string or a
+    form are checked with ``isdecimal()``."""
+    patient = casebook.patients["avatar2"]
+    client = Client()
+    client.force_login(casebook.coordinator)
+    new_form = reverse("patients:crf_new", kwargs={"subject_id": patient.subject_id, "code": "demographics"})
+    assert client.get(new_form, {"visit": number}).status_code == 404
+    preview = reverse("patients:crf_preview", kwargs={"subject_id": patient.subject_id, "code": "tumour-assessment"})
+    assert client.post(preview, {"visit": number, "modality": "ct"}).status_code == 200
+    client.force_login(casebook.cast.user(Role.MONITOR))
+    sdv_url = reverse("patients:sdv", kwargs={"subject_id": patient.subject_id})
+    assert client.post(sdv_url, {"record": f"clinical-progression:{number}"}).status_code == 404
+    client.force_login(casebook.cast.user(Role.SPONSOR_ADMIN))
+    assert client.get(reverse("tokens:admin_list"), {"user": number}).status_code == 200
+
+
+def test_a_username_too_long_to_log_is_refused_by_the_sign_in_form(client: Any, casebook: Casebook) -> None:
+    """Django's sign-in form never checks the username's length; django-axes then logged the failure in a column of
+    255 characters, which PostgreSQL refused (500)."""
+    before = fingerprint()
+    response = client.post(reverse("login"), {"username": "a" * 5000, "password": "x"})
+    assert response.status_code == 200
+    assert "username" in response.context["form"].errors
+    assert fingerprint() == before

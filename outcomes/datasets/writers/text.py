@@ -4,7 +4,10 @@ CSV (RFC 4180: UTF-8 without a byte-order mark, comma separated, ``\\r\\n`` line
 header row of variable names, then one row per record. Dates are ISO 8601 (``2026-03-01``), datetimes ISO 8601 in
 UTC (``2026-03-01T10:15:00Z``), booleans ``1``/``0`` (as in the SAS and Stata files), missing values empty. The
 labels are not in the CSV (a second header row breaks every CSV reader): they are in the JSON, XLSX, SAS and Stata
-files, in the data dictionary and in a data cut's ``manifest.json``.
+files, in the data dictionary and in a data cut's ``manifest.json``. Free text stays as entered, even when it starts
+with ``=``, ``+``, ``-`` or ``@``: these files feed SAS, R and Stata, where the usual quote prefix against spreadsheet
+formula ("CSV") injection would change the data. A spreadsheet should open them through its import dialog; the XLSX
+export is the one for spreadsheets, and it writes such text as text, never as a formula.
 
 JSON: one document, the dataset's metadata first so a streaming reader knows the variables before the rows::
 

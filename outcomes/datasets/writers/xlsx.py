@@ -16,7 +16,9 @@ from datetime import datetime
 from typing import IO, Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from ..base import Dataset, Kind, Row
 from .values import Convert, batches, nan_to_none, row_converter, utc_naive
@@ -25,16 +27,28 @@ from .values import Convert, batches, nan_to_none, row_converter, utc_naive
 MAX_SHEET_ROWS = 1_048_576
 
 
-def _clean_text(value: Any) -> Any:
-    """Excel refuses control characters in cells: they are dropped (they carry no clinical meaning)."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+def _text_converter(sheet: WriteOnlyWorksheet) -> Convert:
+    def clean_text(value: Any) -> Any:
+        """Excel refuses control characters in cells: they are dropped (they carry no clinical meaning). openpyxl
+        writes a string starting with "=" as a formula: such a text (free text typed at a site, e.g. an adverse
+        event's "other, specify") is written as the text it is, never a live formula (OWASP "CSV injection")."""
+        if not isinstance(value, str):
+            return value
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value.startswith("="):
+            cell = WriteOnlyCell(sheet, value)
+            cell.data_type = "s"
+            return cell
+        return value
+
+    return clean_text
 
 
-def _converters(dataset: Dataset) -> list[Convert | None]:
+def _converters(dataset: Dataset, sheet: WriteOnlyWorksheet) -> list[Convert | None]:
     found: list[Convert | None] = []
     for variable in dataset.variables:
         if variable.kind == Kind.TEXT:
-            found.append(_clean_text)
+            found.append(_text_converter(sheet))
         elif variable.kind == Kind.DATETIME:
             found.append(utc_naive)
         elif variable.kind == Kind.FLOAT:
@@ -50,9 +64,9 @@ def write_xlsx(dataset: Dataset, rows: Iterable[Row], file: IO[bytes], *, create
     workbook.properties.creator = "COSMO / AVATAR II EDC"
     if created is not None:
         workbook.properties.created = workbook.properties.modified = utc_naive(created)
-    convert = row_converter(_converters(dataset))
     sheets = 1
     sheet = workbook.create_sheet(dataset.name)
+    convert = row_converter(_converters(dataset, sheet))  # the cell's sheet is only its label: one serves all
     sheet.append(list(dataset.names))
     used = 1
     for batch in batches(rows, 1000):
