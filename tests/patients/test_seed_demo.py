@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from io import StringIO
 from typing import Any
@@ -16,6 +17,7 @@ from django.test import RequestFactory, TestCase
 from django.utils import timezone
 
 from outcomes.models import PatientDerivation
+from patients import demo
 from patients.demo import LOGINS, TRIAL_SITES, plan_patients
 from patients.models import Patient, PatientStatus, Sex
 from trials.models import ALL_SITE_ROLES, Role, Site, SiteMembership, Trial, TrialSite, User
@@ -31,6 +33,18 @@ def seed() -> str:
     return out.getvalue()
 
 
+def seed_small() -> str:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo, "TRIAL_SITES", SMALL_SITES)
+        return seed()
+
+
+def small_plan() -> list[demo.PlannedPatient]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo, "TRIAL_SITES", SMALL_SITES)
+        return plan_patients(today=timezone.localdate())
+
+
 def counts() -> dict[str, int]:
     return {
         "trials": Trial.objects.count(),
@@ -44,16 +58,26 @@ def counts() -> dict[str, int]:
     }
 
 
+#: The demo these tests seed: every site of the real demo with a quarter of its patients (at least 3). The full demo
+#: (150 patients, about two minutes through the services) is what ``make run`` seeds; its size comes from the same
+#: site table, whose sums ``test_the_plan_is_reproducible_and_matches_the_site_table`` checks.
+SMALL_SITES = {
+    trial: tuple(replace(site, patients=max(3, site.patients // 4)) for site in sites)
+    for trial, sites in TRIAL_SITES.items()
+}
+SMALL_TOTAL = sum(site.patients for sites in SMALL_SITES.values() for site in sites)
+
+
 @pytest.fixture(scope="module")
 def seeded_once(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    """Seed once for the whole module (it takes seconds), rolled back at the end.
+    """Seed once for the whole module, rolled back at the end.
 
     Each test's ``db`` fixture opens a savepoint inside this transaction, so what a test changes is undone before
     the next. The on-commit callbacks are run explicitly, as a real commit would: that is the recompute event.
     """
     with django_db_blocker.unblock(), transaction.atomic():
         with TestCase.captureOnCommitCallbacks(execute=True):
-            output = seed()
+            output = seed_small()
         yield output
         transaction.set_rollback(True)
 
@@ -63,12 +87,18 @@ def seeded(seeded_once: str, db: None) -> str:
     return seeded_once
 
 
-def test_running_it_twice_changes_nothing(seeded: str) -> None:
-    assert "150 patients registered, 0 already present" in seeded
+def test_running_it_again_changes_nothing_but_resets_the_demo_passwords(seeded: str) -> None:
+    assert f"{SMALL_TOTAL} patients registered, 0 already present" in seeded
+    for username in ("sponsoradmin", "coordinator_be01"):
+        user = User.objects.get(username=username)
+        user.set_password("Someone-Changed-It-99")
+        user.save()
     before = counts()
-    output = seed()
+    output = seed_small()
     assert counts() == before
-    assert "0 patients registered, 150 already present" in output
+    assert f"0 patients registered, {SMALL_TOTAL} already present" in output
+    for login in LOGINS:
+        assert User.objects.get(username=login.username).check_password(login.password), login.username
 
 
 def test_it_creates_six_sites_in_three_countries_each_in_both_trials(seeded: str) -> None:
@@ -102,25 +132,16 @@ def test_scope_can_be_shown_with_two_coordinators_at_different_sites(seeded: str
     assert set(Patient.objects.for_user(monitor).values_list("site__code", flat=True)) == {"NL01", "NL02"}
 
 
-def test_re_running_resets_the_demo_passwords(seeded: str) -> None:
-    for username in ("sponsoradmin", "coordinator_be01"):
-        user = User.objects.get(username=username)
-        user.set_password("Someone-Changed-It-99")
-        user.save()
-    seed()
-    for login in LOGINS:
-        assert User.objects.get(username=login.username).check_password(login.password), login.username
-
-
-def test_each_trial_has_about_75_patients_mostly_enrolled(seeded: str) -> None:
+def test_each_trial_has_its_sites_patients_mostly_enrolled(seeded: str) -> None:
     for trial in Trial.objects.all():
         patients = Patient.objects.filter(trial=trial)
         total = patients.count()
-        assert 70 <= total <= 80
-        assert patients.filter(status__in=ENROLLED).count() >= 0.75 * total
-        assert 0.03 * total <= patients.filter(status=PatientStatus.SCREEN_FAILED).count() <= 0.15 * total
-        assert patients.filter(status__in=(PatientStatus.OFF_STUDY, PatientStatus.DIED)).exists()
+        assert total == sum(site.patients for site in SMALL_SITES[trial.code])
+        assert patients.filter(status__in=ENROLLED).count() >= 0.7 * total
+        assert 1 <= patients.filter(status=PatientStatus.SCREEN_FAILED).count() <= 0.2 * total
         assert len(set(patients.values_list("site_id", flat=True))) == 6
+    seeded_as = set(Patient.objects.values_list("trial__code", "site__code", "screening_number", "status"))
+    assert seeded_as == {(p.trial_code, p.site_code, p.screening_number, p.status) for p in small_plan()}
 
 
 def test_patients_are_plausible_and_dated_within_the_rules(seeded: str) -> None:
@@ -155,14 +176,20 @@ def test_every_patient_has_an_audit_trail_with_reasons(seeded: str) -> None:
 
 
 def test_the_recompute_event_reaches_every_patient(seeded: str) -> None:
-    assert PatientDerivation.objects.count() == Patient.objects.count() == 150
+    assert PatientDerivation.objects.count() == Patient.objects.count() == SMALL_TOTAL
 
 
 def test_the_plan_is_reproducible_and_matches_the_site_table() -> None:
     today = date(2026, 11, 21)
     plan = plan_patients(today=today)
     assert plan == plan_patients(today=today)
-    assert len(plan) == sum(ts.patients for sites in TRIAL_SITES.values() for ts in sites)
+    assert len(plan) == sum(ts.patients for sites in TRIAL_SITES.values() for ts in sites) == 150
+    for trial, sites in TRIAL_SITES.items():  # about 75 a trial, mostly enrolled, about 10 % screen failures
+        planned = [p for p in plan if p.trial_code == trial]
+        assert 70 <= len(planned) <= 80
+        assert sum(p.enrolment_date is not None for p in planned) >= 0.75 * len(planned)
+        assert len({p.site_code for p in planned}) == len(sites) == 6
+        assert any(p.status in (PatientStatus.OFF_STUDY, PatientStatus.DIED) for p in planned)
     assert all(p.consent_date <= today for p in plan)
     assert all(p.enrolment_date is None or p.enrolment_date <= today for p in plan)
     assert max(p.consent_date for p in plan) > today - timedelta(days=60)
