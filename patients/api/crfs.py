@@ -29,7 +29,6 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -85,7 +84,7 @@ class CrfReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     #: the CRF's tag in the schema (``crf_tag``), given by ``document``
     schema_tags: ClassVar[list[str]] = []
     lookup_value_regex = api_common.LOOKUP_ANY
-    parser_classes = [JSONParser]
+    parser_classes = [api_common.JSONParser]  # JSON only; a too deeply nested body is a 400
 
     def get_queryset(self) -> QuerySet[Any]:
         if api_common.describing_schema(self):
