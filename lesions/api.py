@@ -25,6 +25,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from patients.api.crf_serializers import preload_scoped
 from patients.api.crfs import (
     CrfFilter,
     CrfSerializer,
@@ -193,6 +194,16 @@ class TumourAssessmentRowsSerializer(CrfSerializer):
     investigator_response_label = ResponseLabelField("investigator_response")
     computed_response_label = ResponseLabelField("computed_response")
 
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):  # every row's lesion in one query, not one per row
+            lists = [data.get(name) for name in ("targets", "non_targets")]
+            ids = [
+                row.get("lesion") for rows in lists if isinstance(rows, list) for row in rows if isinstance(row, dict)
+            ]
+            targets: Any = self.fields["targets"]
+            preload_scoped(self, targets.child.fields["lesion"], ids)
+        return super().to_internal_value(data)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
         patient: Patient | None = attrs.get("patient") or getattr(self.instance, "patient", None)
@@ -259,6 +270,27 @@ def rows_from(data: dict[str, Any], instance: TumourAssessment | None) -> Assess
     return AssessmentRows(targets, non_targets, new_lesions)
 
 
+def _saved_rows(record: TumourAssessment) -> AssessmentRows:
+    """``rows_of(record)`` from the rows the read-back prefetched (``TumourAssessmentViewSet.get_queryset``: the
+    same rows in the same order, with their lesions), so they are not read twice."""
+    cache = getattr(record, "_prefetched_objects_cache", {})
+    if not all(name in cache for name in ROW_LISTS):
+        return rows_of(record)
+    return AssessmentRows(
+        targets=tuple(
+            TargetRow(row.lesion, row.status, row.diameter_tenths, row.scan_date)
+            for row in record.target_measurements.all()
+        ),
+        non_targets=tuple(
+            NonTargetRow(row.lesion, row.status, row.scan_date) for row in record.non_target_observations.all()
+        ),
+        new_lesions=tuple(
+            NewLesionRow(row.status, row.scan_date, row.site_code, row.confirms, row.description, row.pk)
+            for row in record.new_lesions.all()
+        ),
+    )
+
+
 @document
 class TumourAssessmentViewSet(CrfViewSet):
     """Tumour assessments (CRF 8) with their rows, the investigator's response and the computed RECIST 1.1
@@ -290,14 +322,26 @@ class TumourAssessmentViewSet(CrfViewSet):
             )
         )
 
+    #: the check context of the rows saved by this request (``services.ROWS_CHECK_CONTEXT``), for ``warnings``
+    _saved_rows_context: CheckContext | None = None
+
     def save_record(self, **kwargs: Any) -> TumourAssessment:
         rows = rows_from(kwargs["data"], kwargs["instance"])
-        return services.tumour_assessment_save(rows=rows, **_service_args(kwargs))
+        saved = services.tumour_assessment_save(rows=rows, **_service_args(kwargs))
+        self._saved_rows_context = getattr(saved, services.ROWS_CHECK_CONTEXT, None)
+        return saved
 
     def warnings(self, record: Any) -> list[Finding]:
         findings = super().warnings(record)
-        record._pending_rows = rows_of(record)
+        record._pending_rows = _saved_rows(record)
         context = CheckContext(patient=record.patient, today=timezone.localdate(), completing=record.is_complete)
+        saved = self._saved_rows_context
+        if saved is not None and saved.patient.pk == record.patient_id and not record.is_baseline:
+            # The save's checks read the patient's lesion register, first local treatment and baseline scan date
+            # moments ago, inside its transaction; a follow-up assessment's save writes none of them, so the
+            # checks of the saved rows read the same. (A baseline assessment's save moves the baseline scan date:
+            # its checks read everything again.)
+            context._cache.update(saved._cache)
         findings += [f for f in ASSESSMENT_ROWS.run(record, context) if f.severity == Severity.WARNING]
         if record.response_differs:
             computed = RESPONSE_LABELS.get(record.computed_response, record.computed_response)

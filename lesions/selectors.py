@@ -99,7 +99,8 @@ def equivocal_new_lesions(*, patient: Patient, exclude: TumourAssessment | None 
 
 def new_lesions_confirmed_later(*, assessment: TumourAssessment) -> list[NewLesion]:
     """Rows of ``assessment`` that a row of another assessment confirms (they cannot be removed)."""
-    return list(NewLesion.objects.filter(assessment=assessment, confirmed_by__isnull=False).distinct())
+    # ordered as ``Meta.ordering`` orders one assessment's rows (by id), without its joins up to the trial
+    return list(NewLesion.objects.filter(assessment=assessment, confirmed_by__isnull=False).order_by("pk").distinct())
 
 
 def baseline_assessment(*, patient: Patient) -> TumourAssessment | None:

@@ -17,10 +17,15 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
+from django.db.models import Model
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
+from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
 from patients.edit_checks import CheckContext, Finding, Severity
 from patients.locking import ensure_writable
@@ -28,6 +33,7 @@ from patients.models import Patient, Query, QueryStatus, Visit
 from patients.services import crf_save, queries_sync_automatic
 from patients.services.oversight import oversight_record_changed, oversight_snapshot
 from trials.audit import stamp
+from trials.audit_chain import audit_chain_markers_batched
 
 from .crf_rules import ASSESSMENT_ROWS
 from .domain.recist import ALGORITHM_VERSION
@@ -166,6 +172,18 @@ def local_treatment_save(
 def assessment_rows_save(*, assessment: TumourAssessment, rows: AssessmentRows) -> None:
     """Check the rows (an error rolls the whole save back), write them with the parent's author and reason, date
     the assessment by its latest scan, sync the rows' automatic queries and recompute RECIST for the patient."""
+    _rows_save(assessment=assessment, rows=rows, created=False)
+
+
+#: The check context of the rows' edit checks, kept on the saved assessment (``_rows_save``): its lookups (the
+#: register, the first treatment, the baseline scan date) let the API answer the saved rows' warnings without
+#: reading them again (``lesions.api``).
+ROWS_CHECK_CONTEXT = "_rows_check_context"
+
+
+def _rows_save(*, assessment: TumourAssessment, rows: AssessmentRows, created: bool) -> RecistRecords:
+    """``assessment_rows_save``; ``created``: the assessment was inserted by this save, so it has no saved rows
+    yet (none are read). Returns the patient's RECIST inputs as recomputed, the saved assessment among them."""
     patient = assessment.patient
     assessment._pending_rows = rows  # type: ignore[attr-defined]
     context = CheckContext(patient=patient, today=timezone.localdate(), completing=assessment.is_complete)
@@ -173,59 +191,178 @@ def assessment_rows_save(*, assessment: TumourAssessment, rows: AssessmentRows) 
     errors = [finding for finding in findings if finding.severity == Severity.ERROR]
     if errors:
         raise ValidationError(_errors(errors))
+    setattr(assessment, ROWS_CHECK_CONTEXT, context)
     user, reason = _author(assessment)
-    _save_targets(assessment, rows, user=user, reason=reason)
-    _save_non_targets(assessment, rows, user=user, reason=reason)
-    _save_new_lesions(assessment, rows, user=user, reason=reason)
-    TumourAssessment.objects.filter(pk=assessment.pk).update(assessment_date=rows.latest_scan_date)
-    assessment.assessment_date = rows.latest_scan_date
-    warnings = [finding for finding in findings if finding.severity == Severity.WARNING]
-    queries_sync_automatic(record=assessment, findings=warnings, prefix=ROWS_QUERY_PREFIX)
-    assessments_sync_computed(patient=patient)
+    # every history row written below (rows, automatic queries) gets its audit-chain marker in one INSERT at the end
+    with audit_chain_markers_batched():
+        _save_targets(assessment, rows, user=user, reason=reason, created=created)
+        _save_non_targets(assessment, rows, user=user, reason=reason, created=created)
+        _save_new_lesions(assessment, rows, user=user, reason=reason, created=created)
+        TumourAssessment.objects.filter(pk=assessment.pk).update(assessment_date=rows.latest_scan_date)
+        assessment.assessment_date = rows.latest_scan_date
+        warnings = [finding for finding in findings if finding.severity == Severity.WARNING]
+        queries_sync_automatic(record=assessment, findings=warnings, prefix=ROWS_QUERY_PREFIX)
+        records = recist_records([patient])[patient.pk]
+        assessments_sync_computed(patient=patient, records=records)
+    return records
 
 
-def _write(row: Any, values: dict[str, Any], *, user: Any, reason: str) -> None:
-    """Save a row when it is new or something changed, so an unchanged row adds no history."""
-    if row.pk is not None and all(getattr(row, name) == value for name, value in values.items()):
+class _RowWriter:
+    """Writes an assessment's rows in order, each with the parent's author and reason. A row is saved only when it
+    is new or something changed, so an unchanged row adds no history. New rows in a run are inserted together
+    (``_insert_with_history``: what saving each would write, in three INSERTs instead of three per row), before any
+    other write, so every row, history row and audit marker is written in the same order as one by one."""
+
+    def __init__(self, *, user: Any, reason: str) -> None:
+        self.user, self.reason = user, reason
+        self.new: list[Any] = []
+        self.records: Any = None  # the ``HistoricalRecords`` of the new rows' model (``_history_writer``)
+
+    def write(self, row: Any, values: dict[str, Any]) -> None:
+        if row.pk is not None and all(getattr(row, name) == value for name, value in values.items()):
+            return
+        for name, value in values.items():
+            setattr(row, name, value)
+        stamp(row, user=self.user, reason=self.reason)
+        if row.pk is None and self.new and type(self.new[0]) is type(row):
+            self.new.append(row)
+            return
+        self.flush()
+        records = _history_writer(type(row)) if row.pk is None else None
+        if records is not None:
+            self.new, self.records = [row], records
+            return
+        row.save()
+
+    def delete(self, row: Any) -> None:
+        self.flush()
+        stamp(row, user=self.user, reason=self.reason)
+        row.delete()
+
+    def flush(self) -> None:
+        if self.new:
+            _insert_with_history(self.new, self.records)
+            self.new = []
+
+
+def _history_writer(model: type[Model]) -> Any:
+    """The ``HistoricalRecords`` that writes ``model``'s history on ``post_save``, when that is everything saving a
+    new row does besides its INSERT (no ``save`` of its own, no other receiver of ``pre_save`` or ``post_save``, no
+    many-to-many history, the history model plain too, and the database returns the ids of a bulk insert); else
+    None, and its rows are saved one by one."""
+    if model.save is not Model.save or pre_save.has_listeners(model):
+        return None
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return None
+    if not connections[router.db_for_write(model)].features.can_return_rows_from_bulk_insert:
+        return None  # the rows' ids, which their history rows and markers name, come back only where it can
+    sync, asynchronous = post_save._live_receivers(model)
+    if asynchronous or len(sync) != 1:
+        return None
+    receiver = sync[0]
+    records = getattr(receiver, "__self__", None)
+    if (
+        not isinstance(records, HistoricalRecords)
+        or getattr(receiver, "__func__", None) is not HistoricalRecords.post_save
+    ):
+        return None
+    history: Any = getattr(model, records.manager_name).model
+    if records.m2m_fields or history.save is not Model.save:
+        return None
+    if pre_save.has_listeners(history) or post_save.has_listeners(history):
+        return None
+    return records
+
+
+def _insert_with_history(rows: list[Any], records: Any) -> None:
+    """Insert new rows of one model as ``row.save()`` one after another would: the rows, then a history row each
+    (built by the model's own ``HistoricalRecords``, ``records``: date, author, reason, fields; its pre- and
+    post-create signals sent for each, as on a save), then the audit-chain markers those signals note
+    (``audit_chain_markers_batched``) — an INSERT for each of the three, ids in the rows' order."""
+    if any(hasattr(row, "skip_history_when_saving") for row in rows):
+        for row in rows:
+            row.save()
         return
-    for name, value in values.items():
-        setattr(row, name, value)
-    stamp(row, user=user, reason=reason)
-    row.save()
+    model = type(rows[0])
+    history_model: Any = getattr(model, records.manager_name).model
+    has_relation = getattr(history_model, "history_relation", None) is not None
+    model._base_manager.bulk_create(rows)
+    written = []
+    for row in rows:
+        using = row._state.db if records.use_base_model_db else None
+        history_date = getattr(row, "_history_date", timezone.now())
+        history_user = records.get_history_user(row)
+        history_change_reason = records.get_change_reason_for_object(row, "+", using)
+        attrs = {field.attname: getattr(row, field.attname) for field in records.fields_included(row)}
+        if has_relation:
+            attrs["history_relation"] = row
+        history_instance = history_model(
+            history_date=history_date,
+            history_type="+",
+            history_user=history_user,
+            history_change_reason=history_change_reason,
+            **attrs,
+        )
+        signal = {
+            "instance": row,
+            "history_date": history_date,
+            "history_user": history_user,
+            "history_change_reason": history_change_reason,
+            "history_instance": history_instance,
+            "using": using,
+        }
+        pre_create_historical_record.send(sender=history_model, **signal)
+        written.append(signal)
+    using = written[0]["using"]
+    history_model._default_manager.db_manager(using).bulk_create([signal["history_instance"] for signal in written])
+    with audit_chain_markers_batched():
+        for signal in written:
+            post_create_historical_record.send(sender=history_model, **signal)
 
 
-def _delete(row: Any, *, user: Any, reason: str) -> None:
-    stamp(row, user=user, reason=reason)
-    row.delete()
-
-
-def _save_targets(assessment: TumourAssessment, rows: AssessmentRows, *, user: Any, reason: str) -> None:
-    existing = {row.lesion_id: row for row in TargetMeasurement.objects.filter(assessment=assessment)}
+def _save_targets(
+    assessment: TumourAssessment, rows: AssessmentRows, *, user: Any, reason: str, created: bool = False
+) -> None:
+    saved = TargetMeasurement.objects.filter(assessment=assessment).order_by("lesion__label", "pk")
+    existing = {row.lesion_id: row for row in ([] if created else saved)}
+    writer = _RowWriter(user=user, reason=reason)
     for given in rows.targets:
         row = existing.pop(given.lesion.pk, None) or TargetMeasurement(
             assessment=assessment, lesion=given.lesion, site_id=assessment.site_id
         )
-        values = {"status": given.status, "diameter_tenths": given.diameter_tenths, "scan_date": given.scan_date}
-        _write(row, values, user=user, reason=reason)
+        writer.write(
+            row, {"status": given.status, "diameter_tenths": given.diameter_tenths, "scan_date": given.scan_date}
+        )
     for row in existing.values():
-        _delete(row, user=user, reason=reason)
+        writer.delete(row)
+    writer.flush()
 
 
-def _save_non_targets(assessment: TumourAssessment, rows: AssessmentRows, *, user: Any, reason: str) -> None:
-    existing = {row.lesion_id: row for row in NonTargetObservation.objects.filter(assessment=assessment)}
+def _save_non_targets(
+    assessment: TumourAssessment, rows: AssessmentRows, *, user: Any, reason: str, created: bool = False
+) -> None:
+    saved = NonTargetObservation.objects.filter(assessment=assessment).order_by("lesion__label", "pk")
+    existing = {row.lesion_id: row for row in ([] if created else saved)}
+    writer = _RowWriter(user=user, reason=reason)
     for given in rows.non_targets:
         row = existing.pop(given.lesion.pk, None) or NonTargetObservation(
             assessment=assessment, lesion=given.lesion, site_id=assessment.site_id
         )
-        _write(row, {"status": given.status, "scan_date": given.scan_date}, user=user, reason=reason)
+        writer.write(row, {"status": given.status, "scan_date": given.scan_date})
     for row in existing.values():
-        _delete(row, user=user, reason=reason)
+        writer.delete(row)
+    writer.flush()
 
 
-def _save_new_lesions(assessment: TumourAssessment, rows: AssessmentRows, *, user: Any, reason: str) -> None:
-    existing = {row.pk: row for row in NewLesion.objects.filter(assessment=assessment)}
+def _save_new_lesions(
+    assessment: TumourAssessment, rows: AssessmentRows, *, user: Any, reason: str, created: bool = False
+) -> None:
+    saved = NewLesion.objects.filter(assessment=assessment).order_by("pk")
+    existing = {row.pk: row for row in ([] if created else saved)}
+    writer = _RowWriter(user=user, reason=reason)
     for given in rows.new_lesions:
         if given.pk is not None and given.pk not in existing:
+            writer.flush()  # the rows before it are written first, as one by one
             raise ValidationError({"new_lesions": "A new-lesion row of another assessment cannot be edited here."})
         row = existing.pop(given.pk, None) if given.pk is not None else None
         row = row or NewLesion(assessment=assessment, site_id=assessment.site_id)
@@ -236,9 +373,10 @@ def _save_new_lesions(assessment: TumourAssessment, rows: AssessmentRows, *, use
             "confirms": given.confirms,
             "description": given.description,
         }
-        _write(row, values, user=user, reason=reason)
+        writer.write(row, values)
     for row in existing.values():
-        _delete(row, user=user, reason=reason)
+        writer.delete(row)
+    writer.flush()
 
 
 def tumour_assessment_save(
@@ -255,6 +393,8 @@ def tumour_assessment_save(
 ) -> TumourAssessment:
     if instance is not None:
         instance._pending_rows = rows  # type: ignore[attr-defined]
+    creating = instance is None or instance.pk is None
+    recomputed: list[RecistRecords] = []
     saved: TumourAssessment = crf_save(  # type: ignore[assignment]
         user=user,
         model=TumourAssessment,
@@ -265,10 +405,23 @@ def tumour_assessment_save(
         instance=instance,
         reason=reason,
         expected_version=expected_version,
-        save_children=lambda record: assessment_rows_save(assessment=record, rows=rows),  # type: ignore[arg-type]
+        save_children=lambda record: recomputed.append(
+            _rows_save(assessment=record, rows=rows, created=creating)  # type: ignore[arg-type]
+        ),
     )
-    saved.refresh_from_db()
+    _as_stored(saved, recomputed[0])
     return saved
+
+
+def _as_stored(assessment: TumourAssessment, records: RecistRecords) -> None:
+    """Make the saved instance what the database holds, as ``refresh_from_db`` would, without reading it again:
+    the save wrote every column from this instance except the derived ones, which the recompute wrote with
+    ``update()`` from its own copy of the assessment (``records``, read inside this transaction). Rows prefetched
+    before the save are dropped (they are the old rows), as ``refresh_from_db`` drops them."""
+    stored = next(a for a in records.assessments if a.pk == assessment.pk)
+    for name in (*_COMPUTED_FIELDS, "assessment_date"):
+        setattr(assessment, name, getattr(stored, name))
+    assessment._prefetched_objects_cache = {}  # type: ignore[attr-defined]
 
 
 # RECIST recompute -----------------------------------------------------------------------------------------------
@@ -333,7 +486,7 @@ def _computed(
     return values, findings
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # every caller lets an error end its transaction: no savepoint to roll back to
 def assessments_sync_computed(
     *, patient: Patient, records: RecistRecords | None = None, evaluation: RecistEvaluation | None = None
 ) -> RecistEvaluation:

@@ -81,7 +81,27 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField[Any]):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("incorrect_type", data_type=type(data).__name__)
+        preloaded = getattr(self.root, PRELOADED, {}).get((self.related_model, data))
+        if preloaded is not None:
+            return preloaded
         return super().to_internal_value(data)
+
+
+#: Where ``preload_scoped`` keeps what it read, on the root serializer: ``{(model, id): record}``.
+PRELOADED = "_scoped_preloaded"
+
+
+def preload_scoped(serializer: serializers.BaseSerializer[Any], field: ScopedRelatedField, ids: Any) -> None:
+    """Read the records that ``field`` (a ``ScopedRelatedField`` of ``serializer`` or of a nested one) will be
+    given in one query, from the field's own queryset, so each row of a list does not read its record alone. The
+    field answers a preloaded id with its record, as its ``get(pk=...)`` would; an id not found here (another
+    site's, unknown, not an id) still goes through the field's own read and its error."""
+    wanted = {value for value in ids if type(value) is int and 0 < value <= api_common.MAX_KEY}
+    if not wanted:
+        return
+    found = serializer.__dict__.setdefault(PRELOADED, {})
+    for record in field.get_queryset().filter(pk__in=wanted):
+        found[(field.related_model, record.pk)] = record
 
 
 class VisitField(ScopedRelatedField):

@@ -243,7 +243,17 @@ class CrfViewSet(CrfReadViewSet):
         """A form that is not a log has one record per visit (or per patient), as on the entry screens."""
         if self.model.crf.repeating:
             return None
-        return self.model._default_manager.filter(patient=patient, visit=visit).first()
+        found = self.model._default_manager.filter(patient=patient, visit=visit)
+        return found.order_by(*_within_patient(self.model)).first()
+
+
+def _within_patient(model: type[CaseReportForm]) -> list[Any]:
+    """The model's default ordering among one patient's records: a leading ``patient`` (which orders by the
+    patient's trial, site and number, joining those tables) is the same for all of them and is left out."""
+    ordering = list(model._meta.ordering or ["pk"])
+    if ordering[0] in ("patient", "patient_id"):
+        ordering = ordering[1:] or ["pk"]
+    return ordering
 
 
 def _hooks(model: type[CaseReportForm], *, user: Any, confirm: bool) -> Callable[[CaseReportForm], None] | None:

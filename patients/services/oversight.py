@@ -321,7 +321,10 @@ def signature_invalidate(*, signature: Signature, user: Any, reason: str) -> Sig
 def _invalidate_covering(
     *, patient_id: int, visit_id: int | None, record: models.Model | None, user: Any, reason: str
 ) -> int:
-    signatures = list(_covering(patient_id=patient_id, visit_id=visit_id, record=record).select_for_update())
+    # one patient's signatures in their default order (newest first) without the joins to the patient, trial and
+    # site that ordering by patient adds, so only the signature rows are locked
+    covering = _covering(patient_id=patient_id, visit_id=visit_id, record=record).order_by("-signed_at", "-pk")
+    signatures = list(covering.select_for_update())
     for signature in signatures:
         signature_invalidate(signature=signature, user=user, reason=reason)
     return len(signatures)

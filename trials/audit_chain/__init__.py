@@ -9,12 +9,19 @@ The hashing is pure and lives in ``trials.domain.audit_chain``.
 """
 
 from .history import history_model_for, history_models
-from .sealing import audit_chain_adopt_unmarked, audit_chain_seal, audit_chain_seal_pending, connect_signals
+from .sealing import (
+    audit_chain_adopt_unmarked,
+    audit_chain_markers_batched,
+    audit_chain_seal,
+    audit_chain_seal_pending,
+    connect_signals,
+)
 from .triggers import install_audit_triggers, protected_tables
 from .verification import audit_chain_verify, audit_verification_record
 
 __all__ = [
     "audit_chain_adopt_unmarked",
+    "audit_chain_markers_batched",
     "audit_chain_seal",
     "audit_chain_seal_pending",
     "audit_chain_verify",
