@@ -115,7 +115,7 @@ def patient_batches(
     patients = Patient.objects.for_user(user).filter(trial=trial).select_related("site", "trial")
     if enrolled_only:
         patients = patients.filter(enrolment_date__isnull=False)
-    collation = _BYTE_ORDER.get(connections[patients.db].vendor)
+    collation = byte_order(patients.db)
     key = Collate("subject_id", collation) if collation else "subject_id"
     patients = patients.alias(usubjid_order=key).order_by("usubjid_order")
     last: str | None = None
