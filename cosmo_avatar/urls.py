@@ -37,3 +37,6 @@ urlpatterns = [
     path("audit/<str:model_label>/<int:pk>/", trial_views.audit_trail, name="audit_trail"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "trials.views_errors.page_not_found"
+handler500 = "trials.views_errors.server_error"

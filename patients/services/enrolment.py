@@ -139,7 +139,7 @@ def enrolment_complete(
     if model is None:
         raise ValidationError(f"{patient.trial} has no registration or randomisation form.")
     # Serialise enrolments of one patient: a second request waits here, then its checks see the first's record.
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    Patient.objects.select_for_update(of=("self",)).filter(pk=patient.pk).first()
     ensure_writable(patient=patient)  # before the visit is recorded, so the refusal keeps its own message
     if visit is None and instance is None:
         visit = _enrolment_visit(user=user, patient=patient, model=model, values=values)

@@ -98,7 +98,7 @@ def lock_release(*, user: Any, lock: Lock, reason: str) -> Lock:
     """Unlock a form, patient or site lock, with a reason; the lock row stays, with who unlocked it and why."""
     require(user, Capability.LOCK_DATA)
     reason = require_reason(reason)
-    found: Lock | None = Lock.objects.for_user(user).select_for_update().filter(pk=lock.pk).first()
+    found: Lock | None = Lock.objects.for_user(user).select_for_update(of=("self",)).filter(pk=lock.pk).first()
     if found is None:
         raise Http404
     if found.unlocked_at is not None:

@@ -116,7 +116,7 @@ def sdv_verify_form(*, user: Any, record: CaseReportForm) -> list[FieldVerificat
 def _verifications_clear(*, record: CaseReportForm, names: list[str], user: Any, reason: str) -> int:
     labels = {item.name: item.label for item in record_items(type(record))}
     cleared = 0
-    for verification in FieldVerification.objects.select_for_update().filter(
+    for verification in FieldVerification.objects.select_for_update(of=("self",)).filter(
         content_type=ContentType.objects.get_for_model(record),
         object_id=record.pk,
         field_name__in=names,

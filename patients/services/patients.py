@@ -69,7 +69,7 @@ def patient_register(
     # The trial-site row lock serialises numbering per trial and site; the unique constraint is the backstop.
     trial_site = (
         TrialSite.objects.for_user(user)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .filter(trial=trial, site=site)
         .select_related("site")
         .first()

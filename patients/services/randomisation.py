@@ -399,7 +399,9 @@ def randomise(
             return AllocationResult(existing, created=False)
         trial = patient.trial
         model = enrolment_model_for(trial.code)
-        record = model._default_manager.select_for_update().filter(patient=patient).first() if model else None
+        record = (
+            model._default_manager.select_for_update(of=("self",)).filter(patient=patient).first() if model else None
+        )
         readiness = allocation_readiness(patient=patient, user=user, record=record)
         if not readiness.ready or readiness.record is None:
             raise ValidationError(readiness.errors)

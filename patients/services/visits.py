@@ -57,7 +57,9 @@ def visit_record(
     ensure_writable(patient=patient)
     _check(patient=patient, status=status, visit_date=visit_date, missed_reason=missed_reason)
     visit = (
-        Visit.objects.select_for_update().filter(patient=patient, definition=definition, occurrence=occurrence).first()
+        Visit.objects.select_for_update(of=("self",))
+        .filter(patient=patient, definition=definition, occurrence=occurrence)
+        .first()
     )
     before = visit_content(visit)
     if visit is None:
@@ -81,7 +83,7 @@ def unscheduled_visit_add(*, user: Any, patient: Patient, visit_date: date) -> V
     definition = patient.trial.visit_definitions.filter(kind=VisitKind.UNSCHEDULED).first()
     if definition is None:
         raise ValidationError("This trial has no unscheduled visit in its schedule.")
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # serialise occurrence numbering
+    Patient.objects.select_for_update(of=("self",)).filter(pk=patient.pk).first()  # serialise occurrence numbering
     last = Visit.objects.filter(patient=patient, definition=definition).aggregate(n=Max("occurrence"))["n"] or 0
     return visit_record(
         user=user,
