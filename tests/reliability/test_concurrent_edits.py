@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import lxml.html
 import pytest
 from django.db import connection
 from django.test import Client
@@ -72,6 +73,8 @@ def test_the_second_of_two_editors_of_a_form_gets_one_conflict_and_keeps_their_i
     assert len(form.errors) == 1 and len(form.non_field_errors()) == 1 and CONFLICT in form.non_field_errors()[0]
     assert not any(any(formset.errors) or formset.non_form_errors() for formset in refused.context["formsets"])
     assert refused.content.decode().count(CONFLICT) == 1
+    page = lxml.html.fromstring(refused.content)  # announced to screen readers, as every error box of the site is
+    assert sum(CONFLICT in box.text_content() for box in page.xpath('//div[@role="alert"]')) == 1
     shown = form_values(refused.content)  # what the investigator typed is on the page, not discarded
     assert (shown["investigator_response"], shown["targets-0-diameter_tenths"], shown["reason"].strip()) == (
         "PD",
