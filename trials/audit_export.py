@@ -25,6 +25,7 @@ from .audit_chain import history_models
 from .domain.audit_chain import canonical_value
 from .models import SiteOwnedModel, User
 from .models_compliance import AuditChainEntry
+from .spreadsheet import formula_safe
 
 COLUMNS = [
     "chain_sequence",
@@ -135,18 +136,7 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(canonical_value(value))
-    # A cell that a spreadsheet would run as a formula is quoted (OWASP "CSV injection"); numbers stay as they are.
-    if text[:1] in ("=", "+", "@", "\t", "\r") or (text[:1] == "-" and not _is_number(text)):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return formula_safe(text)  # a cell a spreadsheet would run as a formula is shown as text
 
 
 class _Usernames:

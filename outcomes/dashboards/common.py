@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 from django.utils.safestring import SafeString, mark_safe
 
+from trials.spreadsheet import formula_safe
+
 from ..domain.dashboards import in_months
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -216,7 +218,7 @@ def csv_text(table: Table) -> str:
     writer = csv.writer(buffer)
     writer.writerow(table.headers)
     for row in table.rows:
-        writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow(["" if cell is None else formula_safe(cell) if isinstance(cell, str) else cell for cell in row])
     return buffer.getvalue()
 
 

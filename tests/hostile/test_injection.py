@@ -25,6 +25,7 @@ from django.utils.html import escape
 from openpyxl import load_workbook
 
 from lesions.models import NewLesion
+from outcomes.dashboards.common import Table, csv_text
 from outcomes.datasets.base import Dataset, Kind, Variable
 from outcomes.datasets.writers import write_xlsx
 from outcomes.datasets.writers.text import write_csv
@@ -36,6 +37,7 @@ from patients.fields import PartialDateField
 from patients.forms import crf_form_class
 from patients.models import Query
 from trials.models import ApiToken, Role, User
+from trials.spreadsheet import formula_safe
 
 from .conftest import Casebook
 from .hostile import CONTROL, FORMULAS, HTML_INJECTION, PAYLOADS, SQL_INJECTION, TEMPLATE_INJECTION, UNICODE_TRICKS
@@ -375,3 +377,11 @@ def test_the_audit_trail_csv_quotes_formula_text(client: Any, casebook: Casebook
     cells = [cell for row in csv.reader(io.StringIO(b"".join(response.streaming_content).decode())) for cell in row]
     assert "'" + FORMULAS[1] in cells
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "@")]
+
+
+def test_the_dashboard_csv_quotes_formula_text_and_keeps_numbers() -> None:
+    table = Table(caption="Sites", headers=["Site", "Enrolled", "Change"], rows=[[text, 3, -2.5] for text in FORMULAS])
+    rows = list(csv.reader(io.StringIO(csv_text(table))))[1:]
+    assert [row[0] for row in rows] == ["'" + text for text in FORMULAS]
+    assert {(row[1], row[2]) for row in rows} == {("3", "-2.5")}
+    assert formula_safe("-2.5") == "-2.5" and formula_safe("Site NL01") == "Site NL01"
