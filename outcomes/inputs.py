@@ -488,6 +488,18 @@ def quality_of_life(forms: Any, *, origin: date, settings: AnalysisSettings | No
         assessments.append(ScoredAssessment(day=day, score=scores.total.score))
     if not assessments:
         return {}
+    days = [assessment.day for assessment in assessments]
+    if len(set(days)) != len(days):  # refused at entry (one a day); data from before that check get no AUC
+        twice = sorted({q["date"] for q in questionnaires if days.count(q["day"]) > 1})
+        return {
+            "questionnaires": questionnaires,
+            "horizon_days": horizon,
+            "auc": None,
+            "auc_normalised": None,
+            "auc_change_from_baseline": None,
+            "ends_before_horizon": False,
+            "missing_reason": f"two questionnaires on the same day ({', '.join(twice)}): correct the records",
+        }
     auc = fact_b_area_under_curve(assessments, horizon_days=horizon)
     return {
         "questionnaires": questionnaires,

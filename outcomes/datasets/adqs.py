@@ -11,17 +11,37 @@ responses, the five subscales and the three composite scores; per patient, the a
   (``outcomes.inputs.quality_of_life``): trapezoid on actual days from baseline to the horizon (336 days), linear
   interpolation at the horizon; ``FBAUCN`` normalised by the span, ``SHORTFL`` when follow-up ends before the
   horizon (the span is then the observed one); fewer than two valid totals: empty with the reason in ``AUCNOTE``.
+- Baseline (ADaMIG BDS ``ABLFL``, ``BASE``, ``CHG``), chosen **per parameter** by the AUC's rule (D14,
+  ``patients.domain.factb.fact_b_baseline_day``): among the forms where the parameter has a value (an answered item,
+  a valid score), the last one within -28..+7 days of the origin on or before it, else the first one after it.
+  ``ABLFL`` = "Y" on that record; ``BASE`` = its ``AVAL`` on every record of the parameter; ``CHG`` = AVAL - BASE
+  on the records dated after it (computed from the exact scores, then made a float). Per parameter rather than per
+  form because BDS defines the baseline of each parameter, and because the FACT-B total's baseline is then exactly
+  the AUC's (which skips a form whose total is invalid); a form whose total is invalid but whose PWB is valid can
+  be the PWB baseline, while the total's baseline is a later valid form in the window. Two forms on the baseline
+  day both with a value leave the parameter without a baseline (the AUC refuses such data too). No baseline (no
+  value in the window, or no origin): ``ABLFL``, ``BASE`` and ``CHG`` empty on every record of the parameter. The
+  AUC records have none of the three; no ``PCHG``: a percentage change of a bounded score whose baseline may be 0
+  is not meaningful, and quality-of-life analyses use ``CHG``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from patients.crf import CrfStatus
-from patients.domain.factb import FACT_B_ITEMS, REVERSE_SCORED_ITEMS, SUBSCALE_ITEMS, FactBScores, FactBSubscale
+from patients.domain.factb import (
+    FACT_B_ITEMS,
+    REVERSE_SCORED_ITEMS,
+    SUBSCALE_ITEMS,
+    CompositeScore,
+    FactBSubscale,
+    SubscaleScore,
+    fact_b_baseline_day,
+)
 from patients.models import FactB
 from trials.models import Trial
 
@@ -65,6 +85,8 @@ AUCS: tuple[tuple[str, str, int, str, str], ...] = (
     ("FBAUCN", "FACT-B Total AUC Normalised by Span", 202, "auc_normalised", "score"),
     ("FBAUCCB", "FACT-B Total AUC of Change from Baseline", 203, "auc_change_from_baseline", "score x days"),
 )
+#: (ABLFL, BASE, CHG) of one record
+Baseline = tuple[str, float | None, float | None]
 _SUBSCALE_OF = {item: subscale for subscale, items in SUBSCALE_ITEMS.items() for item in items}
 _SUBSCALE_NAMES = {
     FactBSubscale.PHYSICAL: "Physical",
@@ -105,6 +127,31 @@ VARIABLES: tuple[Variable, ...] = (
         description="Item response 0-4; score (points); AUC in score x days, normalised AUC in points.",
     ),
     Variable("AVALU", "Analysis Value Unit", Kind.TEXT, 12, allowed=("score x days", "score"), source="Assigned"),
+    Variable(
+        "ABLFL",
+        "Baseline Record Flag",
+        Kind.TEXT,
+        1,
+        allowed=("Y",),
+        source="Derived: patients.domain.factb.fact_b_baseline_day (D14)",
+        description="Per parameter: the last form with a value within -28..+7 days of the origin on or before it, "
+        "else the first after it. Empty on AUC records.",
+    ),
+    Variable(
+        "BASE",
+        "Baseline Value",
+        Kind.FLOAT,
+        source="Derived: AVAL of the parameter's ABLFL record",
+        description="On every record of the parameter; empty without a baseline and on AUC records.",
+    ),
+    Variable(
+        "CHG",
+        "Change from Baseline",
+        Kind.FLOAT,
+        source="Derived: AVAL - BASE (exact scores)",
+        description="Records dated after the baseline record only; empty on it, before it, where AVAL or BASE is "
+        "missing and on AUC records.",
+    ),
     Variable(
         "REVFL",
         "Reverse-Scored Item Flag",
@@ -155,16 +202,19 @@ def adqs_rows(*, trial: Trial, user: Any, chunk_size: int = CHUNK_SIZE) -> Itera
             origin = origin_of(patient, derivation)
             subject = (studyid, patient.subject_id, patient.site.code, planned_treatment(patient, arms, single_arm))
             scored = [(form, form.scores()) for form in forms.get(patient.pk, ())]
+            days = None if origin is None else [(form.completion_date - origin).days for form, _ in scored]
             for code, param, number in ITEMS:
-                for form, _ in scored:
-                    response = getattr(form, code.lower())
+                responses = [getattr(form, code.lower()) for form, _ in scored]
+                values = [None if response is None else Fraction(response) for response in responses]
+                for (form, _), value, baseline in zip(scored, values, _baselines(values, days), strict=True):
                     yield (
                         *subject,
                         *_parameter(code, param, number, ITEM, form, origin),
-                        None if response is None else float(response),
+                        _float(value),
                         None,
+                        *baseline,
                         flag(code in REVERSE_SCORED_ITEMS),
-                        None if response is None else 1,
+                        None if value is None else 1,
                         1,
                         "",
                         None,
@@ -172,16 +222,46 @@ def adqs_rows(*, trial: Trial, user: Any, chunk_size: int = CHUNK_SIZE) -> Itera
                         form.pk,
                     )
             for code, param, category, number, attribute in SCORES:
-                for form, scores in scored:
+                parts: list[SubscaleScore | CompositeScore] = [getattr(scores, attribute) for _, scores in scored]
+                values = [part.score for part in parts]
+                for (form, _), part, baseline in zip(scored, parts, _baselines(values, days), strict=True):
                     yield (
                         *subject,
                         *_parameter(code, param, number, category, form, origin),
-                        *_score(scores, attribute, form.pk),
+                        *_score(part, baseline, form.pk),
                     )
             quality_of_life = (derivation.values.get("quality_of_life") if derivation is not None else None) or {}
             if scored and quality_of_life:
                 for code, param, number, key, unit in AUCS:
                     yield (*subject, code, param, number, AUC, None, None, None, *_auc(quality_of_life, key, unit))
+
+
+def _baselines(values: Sequence[Fraction | None], days: Sequence[int] | None) -> list[Baseline]:
+    """(ABLFL, BASE, CHG) of each record of one parameter of one patient: ``values`` and ``days`` (form date -
+    origin; None without an origin) over the patient's forms in date order (module docstring)."""
+    no_baseline: list[Baseline] = [("", None, None)] * len(values)
+    if days is None:
+        return no_baseline
+    dated = list(zip(days, values, strict=True))
+    baseline_day = fact_b_baseline_day(day for day, value in dated if value is not None)
+    on_baseline_day = [
+        (index, value) for index, (day, value) in enumerate(dated) if value is not None and day == baseline_day
+    ]
+    if baseline_day is None or len(on_baseline_day) != 1:
+        return no_baseline
+    [(baseline, base)] = on_baseline_day
+    return [
+        (
+            flag(index == baseline),
+            float(base),
+            float(value - base) if value is not None and day > baseline_day else None,
+        )
+        for index, (day, value) in enumerate(dated)
+    ]
+
+
+def _float(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _parameter(code: str, param: str, number: int, category: str, form: FactB, origin: Any) -> tuple[Any, ...]:
@@ -197,12 +277,11 @@ def _parameter(code: str, param: str, number: int, category: str, form: FactB, o
     )
 
 
-def _score(scores: FactBScores, attribute: str, source: int) -> tuple[Any, ...]:
-    part = getattr(scores, attribute)
-    value: Fraction | None = part.score
+def _score(part: SubscaleScore | CompositeScore, baseline: Baseline, source: int) -> tuple[Any, ...]:
     return (
-        float(value) if value is not None else None,
+        _float(part.score),
         "score",
+        *baseline,
         "",
         part.items_answered,
         part.items_total,
@@ -218,6 +297,9 @@ def _auc(quality_of_life: dict[str, Any], key: str, unit: str) -> tuple[Any, ...
     return (
         float(Decimal(stored)) if stored is not None else None,
         unit,
+        "",
+        None,
+        None,
         "",
         None,
         None,

@@ -96,11 +96,33 @@ def _near_the_visit(record: Any, context: CheckContext) -> Iterable[Finding]:
         )
 
 
+def _one_per_day(record: Any, context: CheckContext) -> Iterable[Finding]:
+    """One questionnaire a day: the AUC and ADQS's baseline need to know which of two same-day answers counts
+    (D14), so a second is refused here rather than guessed later."""
+    if record.completion_date is None:
+        return
+    other = (
+        FactB.objects.filter(patient_id=record.patient_id, completion_date=record.completion_date)
+        .exclude(pk=record.pk)
+        .order_by()
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if other is not None:
+        yield Finding(
+            "completion_date",
+            f"This patient already has a FACT-B questionnaire completed on {record.completion_date} (record "
+            f"{other}): one questionnaire a day; correct that record or this date.",
+            "same_day",
+        )
+
+
 FACT_B_RULES = rules(
     not_in_future("completion_date"),
     not_before_consent("completion_date"),
     _an_item_answered,
     _near_the_visit,
+    _one_per_day,
 )
 
 

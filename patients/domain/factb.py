@@ -20,7 +20,7 @@ Sources:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -32,6 +32,7 @@ from typing import Final
 __all__ = [
     "FACT_B_ITEMS",
     "MISSING_RESPONSE_CODES",
+    "QOL_BASELINE_WINDOW",
     "QOL_HORIZON_DAYS",
     "REVERSE_SCORED_ITEMS",
     "SUBSCALE_ITEMS",
@@ -42,6 +43,7 @@ __all__ = [
     "ScoredAssessment",
     "SubscaleScore",
     "fact_b_area_under_curve",
+    "fact_b_baseline_day",
     "score_fact_b",
 ]
 
@@ -84,6 +86,10 @@ MISSING_RESPONSE_CODES: Final = frozenset({8, 9})
 
 QOL_HORIZON_DAYS: Final = 336
 """48 weeks: the default end of the FACT-B AUC (D14, trial setting ``qol_horizon_days``)."""
+
+QOL_BASELINE_WINDOW: Final = (-28, 7)
+"""The FACT-B baseline window in days from the origin, both ends included (D14, clinical-spec §4.5). Fixed: the
+trial setting ``baseline_window_days`` is the RECIST baseline window (D5), not this one."""
 
 _FACT_G_SUBSCALES: Final = (
     FactBSubscale.PHYSICAL,
@@ -262,19 +268,36 @@ class AreaUnderCurve:
     missing_reason: str | None = None
 
 
+def fact_b_baseline_day(days: Iterable[int], *, window: tuple[int, int] = QOL_BASELINE_WINDOW) -> int | None:
+    """The baseline among the days of valid assessments (D14, clinical-spec §4.5), or None.
+
+    ``days`` as in :class:`ScoredAssessment` (date - origin), one per valid value, in any order. Baseline is
+    within ``window`` (-28..+7 inclusive): the last day on or before the origin (day 0), else the first day
+    after it. The AUC and ADQS's ``ABLFL`` both choose their baseline here.
+    """
+    window_start, window_end = window
+    if window_start > window_end:
+        raise ValueError("the baseline window must be ordered")
+    in_window = sorted(day for day in days if window_start <= day <= window_end)
+    on_or_before_origin = [day for day in in_window if day <= 0]
+    if on_or_before_origin:
+        return on_or_before_origin[-1]
+    return in_window[0] if in_window else None
+
+
 def fact_b_area_under_curve(
     assessments: Sequence[ScoredAssessment],
     *,
     horizon_days: int = QOL_HORIZON_DAYS,
-    baseline_window: tuple[int, int] = (-28, 7),
+    baseline_window: tuple[int, int] = QOL_BASELINE_WINDOW,
 ) -> AreaUnderCurve:
     """Trapezoidal AUC of a FACT-B score on actual days, from baseline to the horizon (§4.5, D14).
 
     AUC = Σ (t_{i+1} - t_i)(y_i + y_{i+1})/2 over valid assessments, days as in :class:`ScoredAssessment`.
 
-    * Baseline: a valid assessment within ``baseline_window`` days of the origin (-28..+7 inclusive); the
-      last one on or before the origin, else the first one after it. Assessments before the baseline
-      are not used.
+    * Baseline (:func:`fact_b_baseline_day`): a valid assessment within ``baseline_window`` days of the origin
+      (-28..+7 inclusive); the last one on or before the origin, else the first one after it. Assessments
+      before the baseline are not used.
     * Invalid or missing assessments are skipped: the trapezoid bridges their neighbours.
     * An assessment after the horizon (day 336 from the origin) contributes only through the value at the
       horizon, linearly interpolated from the bracketing assessments.
@@ -292,14 +315,10 @@ def fact_b_area_under_curve(
     valid = sorted(
         (assessment.day, _exact(assessment.score)) for assessment in assessments if assessment.score is not None
     )
-    in_window = [(day, score) for day, score in valid if window_start <= day <= window_end]
-    on_or_before_origin = [point for point in in_window if point[0] <= 0]
-    if on_or_before_origin:
-        baseline = on_or_before_origin[-1]
-    elif in_window:
-        baseline = in_window[0]
-    else:
+    baseline_day = fact_b_baseline_day([day for day, _ in valid], window=baseline_window)
+    if baseline_day is None:
         return _missing_auc("no valid assessment in the baseline window")
+    baseline = next(point for point in valid if point[0] == baseline_day)
     after_baseline = [point for point in valid if point[0] > baseline[0]]
     if not after_baseline:
         return _missing_auc("no valid assessment after baseline", baseline)

@@ -183,3 +183,34 @@ def test_fact_b_scores_and_their_auc_are_derived(cast: Cast) -> None:
     assert Decimal(qol["auc"]) == total * 171  # constant total from day −3 to day 168
     assert Decimal(qol["auc_normalised"]) == total
     assert qol["ends_before_horizon"] is True and qol["horizon_days"] == 336
+
+
+def test_two_questionnaires_on_one_day_leave_the_auc_missing_with_the_reason_not_the_recompute_failing(
+    cast: Cast,
+) -> None:
+    """Entry refuses a second questionnaire on a day (``patients.crfs.follow_up``); data from before that check, or
+    loaded around it, must not stop the patient's recompute (nor, in a bulk recompute, the other patients')."""
+    from patients import services as patient_services
+    from patients.domain.factb import FACT_B_ITEMS
+    from patients.models import FactB
+
+    scenario = Scenario(cast, trial="avatar2", arm="A")
+    answers = {code.lower(): 2 for code in FACT_B_ITEMS}
+    on = scenario.origin + timedelta(days=84)
+    for occurrence, day in ((1, 84), (2, 168)):
+        visit = scenario._visit("follow-up", occurrence, scenario.origin + timedelta(days=day))
+        patient_services.crf_save(
+            user=scenario.user,
+            model=FactB,
+            patient=scenario.patient,
+            visit=visit,
+            values={"completion_date": scenario.origin + timedelta(days=day), **answers},
+            complete=True,
+        )
+    FactB.objects.filter(patient=scenario.patient, completion_date__gt=on).update(completion_date=on)  # around entry
+
+    services.endpoints_recompute_for_patient(patient_id=scenario.patient.pk)
+    qol = PatientDerivation.objects.get(patient=scenario.patient).values["quality_of_life"]
+    assert [q["day"] for q in qol["questionnaires"]] == [84, 84]
+    assert (qol["auc"], qol["auc_normalised"], qol["auc_change_from_baseline"]) == (None, None, None)
+    assert qol["missing_reason"] == f"two questionnaires on the same day ({on.isoformat()}): correct the records"

@@ -139,6 +139,32 @@ def test_each_fact_b_check_refuses_bad_input(
     assert fragment in " ".join(errors[field])
 
 
+def test_a_second_questionnaire_on_the_same_day_is_refused_and_another_day_is_not(
+    cast: Cast, coordinator: Any, screening: Visit
+) -> None:
+    first = _save(
+        cast, coordinator, FactB, complete=True, visit=screening, completion_date=date(2025, 3, 10), **EXAMPLE_A
+    )
+    visit = _visit(cast, coordinator, "follow_up", 1, date(2025, 3, 10))
+    values = {**EXAMPLE_A, "completion_date": date(2025, 3, 10)}
+    errors = _refused(cast, coordinator, FactB, True, values, visit=visit)
+    assert errors["completion_date"] == [
+        f"This patient already has a FACT-B questionnaire completed on 2025-03-10 (record {first.pk}): one "
+        "questionnaire a day; correct that record or this date."
+    ]
+    assert _save(cast, coordinator, FactB, complete=True, visit=visit, completion_date=date(2025, 3, 11), **EXAMPLE_A)
+    resaved = services.crf_save(  # the record itself is not "another" questionnaire of its day
+        user=coordinator,
+        model=FactB,
+        patient=cast.patient_a,
+        instance=first,
+        values={"gp1": 2},
+        complete=True,
+        reason="Transcription corrected",
+    )
+    assert resaved.gp1 == 2
+
+
 def test_a_questionnaire_dated_far_from_its_visit_raises_a_query(cast: Cast, coordinator: Any) -> None:
     visit = _visit(cast, coordinator, "follow_up", 1, date(2025, 6, 16))
     _save(cast, coordinator, FactB, complete=True, visit=visit, completion_date=date(2025, 7, 15), **EXAMPLE_A)

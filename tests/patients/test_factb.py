@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 
 from patients.domain.factb import (
     FACT_B_ITEMS,
+    QOL_BASELINE_WINDOW,
     REVERSE_SCORED_ITEMS,
     SUBSCALE_ITEMS,
     FactBSubscale,
     ScoredAssessment,
     fact_b_area_under_curve,
+    fact_b_baseline_day,
     score_fact_b,
 )
 
@@ -349,3 +351,64 @@ def test_the_horizon_is_a_setting() -> None:
 def test_two_assessments_on_one_day_are_an_error() -> None:
     with pytest.raises(ValueError, match="same day"):
         fact_b_area_under_curve(visits((0, 100), (84, 80), (84, 90)))
+
+
+# --- Baseline (D14), shared by the AUC and ADQS ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("days", "baseline"),
+    [
+        ([-20, -3, 5, 84], -3),
+        ([5, 84, -3, -20], -3),  # any order
+        ([-10, 0, 3], 0),  # the origin itself is "on or before"
+        ([3, 6, 84], 3),
+        ([-40, 3, 6], 3),  # before the window: not a candidate
+        ([-28, 84], -28),
+        ([7, 84], 7),
+        ([-29, 8, 84], None),
+        ([84, 168], None),
+        ([], None),
+        ([-3, -3, 5], -3),  # two values on one day: the day is still the baseline day
+    ],
+    ids=[
+        "last-on-or-before-over-later-in-window",
+        "unsorted",
+        "origin-day",
+        "first-after-origin",
+        "earlier-outside-window",
+        "window-start",
+        "window-end",
+        "just-outside-both-ends",
+        "none-in-window",
+        "no-days",
+        "same-day",
+    ],
+)
+def test_the_baseline_day_is_the_last_on_or_before_the_origin_else_the_first_after(
+    days: list[int], baseline: int | None
+) -> None:
+    assert QOL_BASELINE_WINDOW == (-28, 7)
+    assert fact_b_baseline_day(days) == baseline
+
+
+def test_the_baseline_window_can_be_given() -> None:
+    assert fact_b_baseline_day([-5, 252, 350], window=(252, 252)) == 252
+    assert fact_b_baseline_day([-5, 10], window=(-3, 14)) == 10
+
+
+def test_a_reversed_baseline_window_is_an_error() -> None:
+    with pytest.raises(ValueError, match="ordered"):
+        fact_b_baseline_day([0], window=(7, -28))
+
+
+@given(
+    st.lists(st.integers(-60, 400), unique=True, max_size=8).flatmap(
+        lambda days: st.lists(st.one_of(st.none(), st.integers(0, 148)), min_size=len(days), max_size=len(days)).map(
+            lambda scores: list(zip(days, scores, strict=True))
+        )
+    )
+)
+def test_the_auc_baseline_is_the_baseline_day_of_its_valid_values(points: list[tuple[int, int | None]]) -> None:
+    result = fact_b_area_under_curve(visits(*points))
+    assert result.baseline_day == fact_b_baseline_day(day for day, score in points if score is not None)
