@@ -668,7 +668,7 @@ def measure(server: Server, database: str, pool: list[str], patients: int, work:
         Figure("(c) CRF save: p50 (from the schedule)", easy_schedule["p50"], "ms"),
         Figure("(c) CRF save: p95 (from the schedule)", easy_schedule["p95"], "ms"),
         Figure("(c) CRF save: p99 (from the schedule)", easy_schedule["p99"], "ms"),
-        Figure("(c) CRF save: errors (not 2xx)", easy.failed, "requests", 1),
+        Figure("(c) CRF save: errors (not 2xx, or no answer)", easy.failed, "requests"),
     ]
 
 
@@ -685,11 +685,20 @@ def save_run(
     enqueued = recompute_tasks_enqueued()
     if result.raw["sent"] > len(lines):
         NOTES.append(f"The run outlasted its {len(lines):,} distinct assessments: the repeats failed.")
+    socket = {name: count for name, count in result.raw["errors"].items() if count and name != "status"}
+    unanswered = result.raw["sent"] - result.raw["answered"]
     check = (
         f"{result.ok:,} answered 2xx, {result.failed:,} not; {records:,} assessments saved "
         f"({'equal' if records == result.ok else 'NOT EQUAL'}), {audited:,} history rows with author and reason, "
         f"{enqueued:,} recompute tasks enqueued"
     )
+    if unanswered or socket:
+        check += (
+            f"; {unanswered:,} sent without an answer (wrk's socket errors: "
+            + (", ".join(f"{name} {count:,}" for name, count in socket.items()) or "none")
+            + f"): {records - result.ok:+,} saved beyond the 2xx answers, so "
+            + ("the server saved what the client did not hear back about" if records > result.ok else "not saved")
+        )
     return result, check, cpu
 
 
