@@ -631,7 +631,7 @@ def measure(server: Server, database: str, pool: list[str], patients: int, work:
             f"CPU per CRF save, gunicorn worker + PostgreSQL backend: {sum(save_ms.values()):,.0f} ms (bare view: "
             f"{sum(bare_ms.values()):,.1f} ms); {OPEN_RATE} saves a second need "
             f"{OPEN_RATE * sum(save_ms.values()) / 1000:,.1f} CPU-seconds a second, on a machine of "
-            f"{os.cpu_count()} cores shared with wrk (and, here, with other work: see the load average).",
+            f"{os.cpu_count()} cores that also run PostgreSQL and wrk (the load average before and after is below).",
             f"(c) {easy_check}. {easy_rate} saves a second is {SUSTAINABLE_SHARE:.0%} of the {capacity:,.0f} the "
             f"{os.cpu_count()} cores could serve at most at the CPU per save of (a); the latencies are from the "
             f"schedule, as in (b).",
