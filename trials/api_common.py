@@ -35,7 +35,8 @@ from urllib import parse
 import django_filters
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
@@ -67,9 +68,23 @@ checks. Errors answer **400** with `{"field": ["message", ...]}`, form-wide ones
 nothing is saved. Edit-check warnings do not block: they come back in `warnings`, and on a complete record each one
 is an open automatic query on its field. Records are never deleted.
 
+Creates (`POST`) may carry an `Idempotency-Key` header (1-255 visible ASCII characters, e.g. a UUID): sent again
+with the same key and body (a retry after a lost answer), the create answers **201** with the record it made and
+`Idempotent-Replayed: true`, and creates nothing; the same key with another body answers **422**.
+
 Writes need the role's right to edit clinical data (site coordinator, site investigator) at the patient's site:
 without it, `POST` to the collection answers 403 and a write to a record 404. Frozen or locked data answer 423.
 """.strip()
+
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Optional: a key unique to this create (e.g. a UUID). Sending the same request again with it "
+    "returns the record it created instead of creating another (`trials.idempotency`).",
+)
 
 
 class StableCursorPagination(CursorPagination):
@@ -187,6 +202,9 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         404: OpenApiResponse(DETAIL_BODY, description="No such record in your sites, or not for your role."),
         409: OpenApiResponse(
             ERROR_BODY, description="Stale `version` or a concurrent duplicate: nothing was saved; read again."
+        ),
+        422: OpenApiResponse(
+            ERROR_BODY, description="The `Idempotency-Key` was used before for a different request: nothing was saved."
         ),
         423: OpenApiResponse(
             ERROR_BODY, description="The trial, site, patient or form is frozen or locked: nothing was saved."

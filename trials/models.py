@@ -368,6 +368,30 @@ class ApiToken(models.Model):
         return "active"
 
 
+class ApiIdempotencyKey(models.Model):
+    """One API create made under an ``Idempotency-Key`` header (``trials.idempotency``): the record it created, and
+    a fingerprint of the request, so that the same request sent again (a client retrying after a lost answer)
+    answers with that record instead of creating a second one, and the same key with another request is refused.
+
+    Written in the create's own transaction: the record and its key commit together or not at all. A key names one
+    create of its user for good (no expiry: a row is a few bytes per create made with a key). Technical
+    bookkeeping, not clinical data: no history of its own (the record it points to has one)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 (hex) of the method, path and JSON body.")
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="unique_idempotency_key_per_user")]
+        verbose_name = "API idempotency key"
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.content_type_id}:{self.object_id}"
+
+
 # The audit chain and sign-in log live in their own module (issue 8); imported here so Django registers them.
 from .models_compliance import (  # noqa: E402, F401
     AuditChainEntry,

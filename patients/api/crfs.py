@@ -32,7 +32,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from trials import api_common
+from trials import api_common, idempotency
 from trials.permissions import Capability, can, require
 
 from ..crf import CaseReportForm, data_fields
@@ -105,7 +105,18 @@ class CrfViewSet(CrfReadViewSet):
         require(user, Capability.VIEW_PATIENTS)
         if not can(user, Capability.EDIT_CLINICAL_DATA):
             raise PermissionDenied("Your role may read these records but not write them.")
-        given = self.get_serializer(data=api_common.json_body(request))
+        body = api_common.json_body(request)
+        try:
+            key = idempotency.idempotency_key(request.headers)
+        except DjangoValidationError as error:
+            return api_common.bad_request(api_common.validation_errors(error))
+        fingerprint = ""
+        if key is not None:
+            fingerprint = idempotency.request_fingerprint(method=request.method or "", path=request.path, body=body)
+            earlier = idempotency.idempotency_key_find(user=user, key=key)
+            if earlier is not None:
+                return self._replay(earlier, fingerprint)
+        given = self.get_serializer(data=body)
         if not given.is_valid():
             return api_common.bad_request(api_common.serializer_errors(given.errors))
         data = dict(given.validated_data)
@@ -127,7 +138,18 @@ class CrfViewSet(CrfReadViewSet):
                     ]
                 }
             )
-        return self._save(request, data, patient=patient, visit=visit, instance=None)
+        return self._save(request, data, patient=patient, visit=visit, instance=None, key=key, fingerprint=fingerprint)
+
+    def _replay(self, earlier: Any, fingerprint: str) -> Response:
+        """The answer to a create sent again under its ``Idempotency-Key``: the record it made, as it is now."""
+        if earlier.fingerprint != fingerprint or earlier.content_type.model_class() is not self.model:
+            return Response({idempotency.HEADER: [idempotency.reuse_message()]}, status=422)
+        saved = self.get_queryset().filter(pk=earlier.object_id).first()
+        if saved is None:  # no longer in the user's sites
+            raise Http404
+        response = self._answer(saved, code=status.HTTP_201_CREATED)
+        response[idempotency.REPLAYED_HEADER] = "true"
+        return response
 
     def partial_update(self, request: Request, pk: str) -> Response:
         record = self.get_object()
@@ -144,7 +166,15 @@ class CrfViewSet(CrfReadViewSet):
     # The write, shared by create and update ------------------------------------------------------------------
 
     def _save(
-        self, request: Request, data: dict[str, Any], *, patient: Patient, visit: Visit | None, instance: Any
+        self,
+        request: Request,
+        data: dict[str, Any],
+        *,
+        patient: Patient,
+        visit: Visit | None,
+        instance: Any,
+        key: str | None = None,
+        fingerprint: str = "",
     ) -> Response:
         values = {name: data[name] for name in data_fields(self.model) if name in data}
         complete = data.get("complete", instance.is_complete if instance is not None else False)
@@ -161,6 +191,10 @@ class CrfViewSet(CrfReadViewSet):
                     expected_version=data.get("version") if instance is not None else None,
                     data=data,
                 )
+                if key is not None:  # the key commits with the record, or neither does
+                    idempotency.idempotency_key_record(
+                        user=request.user, key=key, fingerprint=fingerprint, record=record
+                    )
         except EditConflict:
             current = type(instance)._default_manager.filter(pk=instance.pk).values_list("version", flat=True).first()
             return api_common.conflict(given=data["version"], current=current or 0)
@@ -179,11 +213,15 @@ class CrfViewSet(CrfReadViewSet):
                 status=status.HTTP_409_CONFLICT,
             )
         saved = self.get_queryset().get(pk=record.pk)
+        return self._answer(saved, code=status.HTTP_200_OK if instance is not None else status.HTTP_201_CREATED)
+
+    def _answer(self, saved: Any, *, code: int) -> Response:
+        """The saved record as the API reads it, with its edit-check warnings."""
         read = self.serializer_class
         assert read is not None
         body = dict(read(saved, context=self.get_serializer_context()).data)
         body["warnings"] = [dict(WarningSerializer(finding).data) for finding in self.warnings(saved)]
-        return Response(body, status=status.HTTP_200_OK if instance is not None else status.HTTP_201_CREATED)
+        return Response(body, status=code)
 
     def save_record(
         self,
@@ -316,7 +354,8 @@ def document(viewset: type[CrfReadViewSet], *, description: str = "") -> type[Cr
             summary=f"Create a {model.crf.name} record",
             description=api_common.WRITE_CONVENTION,
             request=read,
-            responses={201: saved, **api_common.error_responses(400, 403, 404, 409, 423)},
+            parameters=[api_common.IDEMPOTENCY_KEY_PARAMETER],
+            responses={201: saved, **api_common.error_responses(400, 403, 404, 409, 422, 423)},
         )
         methods["partial_update"] = extend_schema(
             tags=tags,
