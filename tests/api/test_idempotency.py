@@ -4,15 +4,19 @@ record once; the key is per user and bound to its request."""
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from patients.models import AdverseEvent, CtcaeTerm
 from trials.idempotency import request_fingerprint
 from trials.models import ApiIdempotencyKey, Role
 
+from ..real_services import require_postgres
 from .conftest import Api, Casebooks
 
 KEY = "3f0c9a52-6a1e-4d55-9a4e-2f1d0b7c9e11"
@@ -125,3 +129,33 @@ def test_the_fingerprint_is_the_method_path_and_body_whatever_the_key_order() ->
     assert base == request_fingerprint(method="post", path="/api/v1/x/", body={"b": [1, 2], "a": 1})
     assert base != request_fingerprint(method="POST", path="/api/v1/y/", body={"a": 1, "b": [1, 2]})
     assert base != request_fingerprint(method="POST", path="/api/v1/x/", body={"a": 1, "b": [2, 1]})
+
+
+@pytest.mark.postgres
+def test_two_sends_of_one_keyed_create_at_the_same_moment_make_one_record(
+    transactional_db: None, casebooks: Casebooks, adverse_events: str
+) -> None:
+    """The second send either replays (the first had committed) or answers 409 (it had not: the unique key waits
+    for it, then refuses); never a second record (PostgreSQL: real concurrent transactions)."""
+    require_postgres()
+    barrier = threading.Barrier(4)
+    statuses: list[tuple[int, str]] = []
+
+    def send() -> None:
+        try:
+            client = Client()
+            client.force_login(casebooks.coordinator)
+            barrier.wait(timeout=30)
+            answer = _post(Api(client), adverse_events, _event(casebooks))
+            statuses.append((answer.status_code, answer.get("Idempotent-Replayed", "")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert AdverseEvent.objects.count() == 1
+    assert sorted(statuses).count((201, "")) == 1, statuses  # one create; the others replayed it or got 409
+    assert {status for status, _ in statuses} <= {201, 409}, statuses
