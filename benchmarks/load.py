@@ -548,51 +548,38 @@ def measure(server: Server, database: str, pool: list[str], patients: int, work:
     redis_client().flushdb()
     time.sleep(2)
 
-    # (b) open loop ------------------------------------------------------------------------------------------------
-    opened, open_check, _ = save_run(
-        server,
-        database,
-        pool[taken:],
-        work,
-        connections=OPEN_CONNECTIONS,
-        rate=OPEN_RATE,
-        budget=OPEN_RATE * OPEN_SECONDS,
-        seconds=OPEN_SECONDS,
-    )
-    saves(opened)
-    rate = opened.raw["answered"] / (opened.raw["sending_ms"] / 1000 + 1 / OPEN_RATE)
-    schedule = opened.raw["schedule_ms"]
-    print(f"  (b) CRF save at {OPEN_RATE}/s: {opened.summary()}; {open_check}")
-    print(
-        f"      from the schedule: p50 {schedule['p50']:.1f} ms, p95 {schedule['p95']:.1f} ms, "
-        f"p99 {schedule['p99']:.1f} ms, max {schedule['max']:.1f} ms ({schedule['count']:,} saves); latest send "
-        f"{opened.raw['lag_max_ms']:.1f} ms behind its slot, {opened.raw['lag_over_5ms']:,} more than 5 ms late"
-    )
+    def open_loop(label: str, rate: int) -> tuple[Result, str, float, dict[str, float]]:
+        """An open-loop run at ``rate`` saves a second for ``OPEN_SECONDS``: the result, its check, the rate
+        achieved and the latencies from the schedule."""
+        result, check, _ = save_run(
+            server,
+            database,
+            pool[taken:],
+            work,
+            connections=OPEN_CONNECTIONS,
+            rate=rate,
+            budget=rate * OPEN_SECONDS,
+            seconds=OPEN_SECONDS,
+        )
+        saves(result)
+        achieved = result.raw["answered"] / (result.raw["sending_ms"] / 1000 + 1 / rate)
+        schedule = result.raw["schedule_ms"]
+        print(f"  ({label}) CRF save at {rate}/s: {result.summary()}; {check}")
+        print(
+            f"      from the schedule: p50 {schedule['p50']:.1f} ms, p95 {schedule['p95']:.1f} ms, "
+            f"p99 {schedule['p99']:.1f} ms, max {schedule['max']:.1f} ms ({schedule['count']:,} saves); latest "
+            f"send {result.raw['lag_max_ms']:.1f} ms behind its slot, {result.raw['lag_over_5ms']:,} more than 5 ms "
+            "late"
+        )
+        redis_client().flushdb()
+        time.sleep(2)
+        return result, check, achieved, schedule
 
-    redis_client().flushdb()
-    time.sleep(2)
-
-    # (c) open loop at a rate the cores can serve ----------------------------------------------------------------
+    # (b) open loop at the target's rate; (c) at a rate the cores can serve ----------------------------------------
+    opened, open_check, rate, schedule = open_loop("b", OPEN_RATE)
     capacity = (os.cpu_count() or 1) * 1000 / max(sum(save_ms.values()), 0.001)
     easy_rate = max(1, min(OPEN_RATE, int(capacity * SUSTAINABLE_SHARE)))
-    easy, easy_check, _ = save_run(
-        server,
-        database,
-        pool[taken:],
-        work,
-        connections=OPEN_CONNECTIONS,
-        rate=easy_rate,
-        budget=easy_rate * OPEN_SECONDS,
-        seconds=OPEN_SECONDS,
-    )
-    saves(easy)
-    easy_achieved = easy.raw["answered"] / (easy.raw["sending_ms"] / 1000 + 1 / easy_rate)
-    easy_schedule = easy.raw["schedule_ms"]
-    print(f"  (c) CRF save at {easy_rate}/s: {easy.summary()}; {easy_check}")
-    print(
-        f"      from the schedule: p50 {easy_schedule['p50']:.1f} ms, p95 {easy_schedule['p95']:.1f} ms, "
-        f"p99 {easy_schedule['p99']:.1f} ms, max {easy_schedule['max']:.1f} ms"
-    )
+    easy, easy_check, easy_achieved, easy_schedule = open_loop("c", easy_rate)
 
     ratio = closed.throughput / bare_run.throughput if bare_run.throughput else 0.0
     adjusted = [
