@@ -154,10 +154,16 @@ def _recompute_chunk(ids: list[int], *, force: bool) -> dict[int, tuple[PatientD
     for patient in patients:
         attach(patient, "trial", trials[patient.trial_id])
     records = patient_records(patients)
-    evaluations = {pk: recist_evaluation(patient=r.patient, records=r.recist) for pk, r in records.items()}
+    evaluations: dict[int, Any] = {}
+    failed: dict[int, str] = {}  # patients whose recompute raised: the others of the chunk go on (see _failed)
+    for pk, r in records.items():
+        try:
+            evaluations[pk] = recist_evaluation(patient=r.patient, records=r.recist)
+        except Exception as error:  # noqa: BLE001 - one patient's data must not stop the chunk; logged, shown
+            failed[pk] = _failure(pk, error)
     # computed RECIST beside the investigator's, and the discrepancy queries; then the data (their summaries
     # are the provenance labels, so they are read after the computed responses are written)
-    assessments_sync_computed_many([(r.recist, evaluations[pk]) for pk, r in records.items()])
+    assessments_sync_computed_many([(r.recist, evaluations[pk]) for pk, r in records.items() if pk in evaluations])
     existing = {derivation.patient_id: derivation for derivation in fetch_rows(PatientDerivation, "patient_id", ids)}
     now = timezone.now()
     done: dict[int, tuple[PatientDerivation, bool]] = {}
@@ -166,8 +172,18 @@ def _recompute_chunk(ids: list[int], *, force: bool) -> dict[int, tuple[PatientD
     kept: dict[int, set[str]] = {}
     engine_queries: list[tuple[Any, list[Finding]]] = []
     for patient in patients:
-        data = patient_data_from(records[patient.pk], evaluations[patient.pk])
-        digest = input_hash(data)
+        if patient.pk not in failed:
+            try:
+                data = patient_data_from(records[patient.pk], evaluations[patient.pk])
+                digest = input_hash(data)
+            except Exception as error:  # noqa: BLE001 - as above
+                failed[patient.pk] = _failure(patient.pk, error)
+        if patient.pk in failed:
+            derivation = _failed(patient, failed[patient.pk], now)
+            derivations.append(derivation)
+            kept[patient.pk] = set()  # no endpoint row stands for data the engine could not read
+            done[patient.pk] = (derivation, True)
+            continue
         current = existing.get(patient.pk)
         if (
             not force
@@ -178,7 +194,10 @@ def _recompute_chunk(ids: list[int], *, force: bool) -> dict[int, tuple[PatientD
             attach(current, "patient", patient)
             done[patient.pk] = (current, False)
             continue
-        derivation, rows, findings = _derive(patient, data, digest, now)
+        try:
+            derivation, rows, findings = _derive(patient, data, digest, now)
+        except Exception as error:  # noqa: BLE001 - as above
+            derivation, rows, findings = _failed(patient, _failure(patient.pk, error), now), [], None
         if findings is not None:
             anchor = _query_anchor(records[patient.pk])
             if anchor is not None:
@@ -204,6 +223,30 @@ def _recompute_chunk(ids: list[int], *, force: bool) -> dict[int, tuple[PatientD
     if stale:
         EndpointValue.objects.filter(stale).delete()
     return done
+
+
+def _failure(patient_id: int, error: Exception) -> str:
+    """Log a patient's failed recompute (with its traceback) and say what the patient page shows instead."""
+    logger.exception("Recompute of patient %s failed; its endpoints are withheld until it succeeds.", patient_id)
+    return (
+        f"Endpoints not computed: the recompute of this patient's data failed ({type(error).__name__}: {error}). "
+        "The error is logged for the data management team; the values come back once the data or the software "
+        "is corrected."
+    )
+
+
+def _failed(patient: Patient, reason: str, now: Any) -> PatientDerivation:
+    """The derivation stored when a patient's recompute raised: no endpoint values (stale ones would look current),
+    the reason shown on the patient page, and an empty input hash so every later recompute tries again."""
+    return PatientDerivation(
+        patient=patient,
+        site_id=patient.site_id,
+        values={"not_computable": reason, "recompute_failed": True},
+        algorithm_version=ALGORITHM_VERSION,
+        settings_version=None,
+        input_hash="",
+        computed_at=now,
+    )
 
 
 ENGINE_QUERY_PREFIX = "endpoint:"

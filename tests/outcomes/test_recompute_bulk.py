@@ -345,3 +345,43 @@ def test_a_chunk_that_loses_a_deadlock_is_run_again(patients: list[Patient], mon
     monkeypatch.setattr(recompute, "_recompute_chunk", broken)
     with pytest.raises(OperationalError):
         recompute.recompute_many(ids)
+
+
+@pytest.mark.parametrize("step", ["patient_data_from", "recist_evaluation", "derive_endpoints"])
+def test_one_patient_whose_recompute_raises_does_not_stop_the_others(
+    patients: list[Patient], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, step: str
+) -> None:
+    """Data the engine cannot read (or a bug) in one patient: that patient's endpoints are withheld with the reason
+    on the patient page and an error in the log; the chunk's other patients are recomputed; the next recompute of
+    the patient tries again."""
+    ids = [p.pk for p in patients]
+    recompute.recompute_many(ids, force=True)
+    with_endpoints = [p for p in patients if EndpointValue.objects.filter(patient=p).exists()]
+    broken, *others = with_endpoints
+    assert others, "the scenarios give several patients with endpoints"
+    real = getattr(recompute, step)
+
+    def raising(*args: Any, **kwargs: Any) -> Any:
+        subject = kwargs.get("patient") or (args[0] if args else None)
+        patient_id = getattr(subject, "pk", None) or getattr(getattr(subject, "patient", None), "pk", None)
+        if step == "derive_endpoints":  # the engine's input names the patient by subject id
+            patient_id = broken.pk if args[0].patient_id == broken.subject_id else None
+        if patient_id == broken.pk:
+            raise ValueError("therapy line 7: stop 2025-01-01 is before start 2025-02-01")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recompute, step, raising)
+    assert recompute.recompute_many(ids, force=True) == {"checked": len(ids), "repaired": len(ids)}
+
+    failed = PatientDerivation.objects.get(patient=broken)
+    assert failed.values["recompute_failed"] is True
+    assert "therapy line 7: stop 2025-01-01 is before start 2025-02-01" in failed.values["not_computable"]
+    assert failed.input_hash == ""
+    assert not EndpointValue.objects.filter(patient=broken).exists()  # no stale value that would look current
+    assert all(EndpointValue.objects.filter(patient=p).exists() for p in others)
+    assert [r.levelname for r in caplog.records if str(broken.pk) in r.getMessage()] == ["ERROR"]
+
+    monkeypatch.setattr(recompute, step, real)  # the data or the software corrected
+    assert recompute.recompute_many(ids)["repaired"] == 1  # only the failed one: its empty hash never matches
+    assert EndpointValue.objects.filter(patient=broken).exists()
+    assert "recompute_failed" not in PatientDerivation.objects.get(patient=broken).values
