@@ -49,10 +49,32 @@ TAGS = ["Analysis datasets and data cuts"]
 FORMAT_CODES = list(writers.FORMATS)
 
 
+#: The JSON format of a dataset (``writers/text.py``): its metadata first, then one object per row by variable name.
+DATASET_JSON: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "label", "structure", "keys", "variables", "rows"],
+    "properties": {
+        "name": {"type": "string"},
+        "label": {"type": "string"},
+        "structure": {"type": "string"},
+        "keys": {"type": "array", "items": {"type": "string"}},
+        "variables": {"type": "array", "items": {"type": "object"}},
+        "rows": {"type": "array", "items": {"type": "object"}},
+    },
+}
+JSON_MEDIA_TYPE = "application/json"
+
+
 def _file_responses(description: str, *, conflict: bool = False) -> dict[Any, Any]:
+    """The file in each format: bytes, except JSON, which is the dataset document above (a data-cut file may also be
+    its ``manifest.json``: any object)."""
     media_types = dict.fromkeys(spec.content_type.split(";")[0] for spec in writers.FORMATS.values())
+    json_body: dict[str, Any] = {"type": "object"} if conflict else DATASET_JSON
     responses: dict[Any, Any] = {
-        (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description=description) for media_type in media_types
+        (200, media_type): OpenApiResponse(
+            json_body if media_type == JSON_MEDIA_TYPE else OpenApiTypes.BINARY, description=description
+        )
+        for media_type in media_types
     }
     responses.update(api_common.error_responses(404))
     if conflict:

@@ -129,3 +129,33 @@ def test_an_all_site_role_gets_every_sites_rows(client: Any, cast: Cast) -> None
 def test_anonymous_requests_are_refused(client: Any, cast: Cast) -> None:
     url = reverse("api:dataset_download", kwargs={"code": cast.cosmo.code, "name": "measurements", "fmt": "csv"})
     assert client.get(url).status_code in (401, 403)
+
+
+def test_each_download_format_is_documented_as_what_it_answers(client: Any, cast: Cast) -> None:
+    """The schema says a JSON download is the dataset document (an object) and every other format bytes; the JSON
+    the API answers validates against what the schema documents for it."""
+    from drf_spectacular.generators import SchemaGenerator
+    from jsonschema import validate
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    measured_patient(cast, site=cast.site_a, screening_number="A-1")
+    client.force_login(cast.user(STATISTICIAN))
+    downloads = {
+        "/api/v1/trials/{code}/datasets/{name}.{fmt}": reverse(
+            "api:dataset_download", kwargs={"code": cast.cosmo.code, "name": "adtte", "fmt": "json"}
+        ),
+        "/api/v1/trials/{code}/measurements.{fmt}": reverse(
+            "api:measurements_download", kwargs={"code": cast.cosmo.code, "fmt": "json"}
+        ),
+        "/api/v1/trials/{code}/dictionary.{fmt}": reverse(
+            "api:dictionary_download", kwargs={"code": cast.cosmo.code, "fmt": "json"}
+        ),
+    }
+    for path, url in downloads.items():
+        content = schema["paths"][path]["get"]["responses"]["200"]["content"]
+        assert content["text/csv"]["schema"] == {"type": "string", "format": "binary"}
+        documented = content["application/json"]["schema"]
+        assert documented["type"] == "object" and "rows" in documented["required"]
+        answer = client.get(url)
+        assert answer.status_code == 200 and answer["Content-Type"] == "application/json"
+        validate(json.loads(_body(answer)), documented)
