@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect
 from lesions.services import lesion_save
 from patients.models import Signature, SignatureScope
 from trials.models import Role
+from trials.two_factor.services import recovery_code_stored
 
 from ..conftest import Cast
 from ..scenarios import Scenario
@@ -98,7 +99,7 @@ def test_an_investigator_with_an_authenticator_signs_with_password_and_code(
     sign_in(page, investigator.username)
     device = TOTPDevice.objects.create(user=investigator, name="Authenticator app", confirmed=True)
     recovery = StaticDevice.objects.create(user=investigator, name="Recovery codes", confirmed=True)
-    recovery.token_set.create(token=RECOVERY_CODE)
+    recovery.token_set.create(token=recovery_code_stored(RECOVERY_CODE))
     # The session now needs its second factor: a recovery code here, so the authenticator's current code is still
     # unused for the signature (django-otp accepts each TOTP code once).
     page.goto(casebook_url)

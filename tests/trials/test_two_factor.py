@@ -7,6 +7,7 @@ switch the production roles back on with ``required_roles``.
 from __future__ import annotations
 
 import importlib.util
+import re
 from binascii import unhexlify
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,7 @@ def test_a_recovery_code_signs_in_once(client: Any, cast: Cast) -> None:
         response = client.post(reverse("security:two_factor_verify"), {"code": f"{code[:4]}-{code[4:]}".upper()})
         assert response.status_code == expected
     assert "not valid" in response.content.decode()
-    assert not StaticToken.objects.filter(token=code).exists()
+    assert not StaticToken.objects.filter(token=services.recovery_code_stored(code)).exists()
     assert services.recovery_codes_left(investigator) == 9
     event = SignInEvent.objects.get(user=investigator, outcome=SignInOutcome.RECOVERY_CODE_USED)
     assert event.detail == "9 left"
@@ -258,7 +259,9 @@ def test_new_recovery_codes_replace_the_old_ones(client: Any, cast: Cast) -> Non
     assert response.status_code == 302
     new = [c.replace("-", "") for c in client.get(response.url).context["codes"]]
     assert len(new) == 10 and not set(new) & set(old)
-    assert set(StaticToken.objects.filter(device__user=investigator).values_list("token", flat=True)) == set(new)
+    stored = set(StaticToken.objects.filter(device__user=investigator).values_list("token", flat=True))
+    assert stored == {services.recovery_code_stored(code) for code in new}
+    assert not stored & set(new)  # no code is kept in clear
 
 
 def test_the_sponsor_admin_resets_a_lost_authenticator_with_a_reason(client: Any, cast: Cast) -> None:
@@ -332,3 +335,26 @@ def test_htmx_requests_are_sent_to_the_two_factor_step_as_a_full_page(client: An
     client.force_login(cast.user("investigator"))
     response = client.get(reverse("patients:list"), HTTP_HX_REQUEST="true")
     assert response.status_code == 204 and response["HX-Redirect"].startswith(reverse("security:two_factor_enrol"))
+
+
+@required_roles
+def test_recovery_codes_are_kept_only_as_keyed_hashes_and_older_clear_ones_are_hashed(client: Any, cast: Cast) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    investigator = cast.user("investigator")
+    _sign_in(client, investigator)
+    codes = _enrol(client)
+    stored = list(StaticToken.objects.filter(device__user=investigator).values_list("token", flat=True))
+    assert len(stored) == 10 and all(re.fullmatch(r"[0-9a-f]{16}", token) for token in stored)
+    assert not set(stored) & {code.replace("-", "") for code in codes}
+
+    device = StaticToken.objects.filter(device__user=investigator).first().device  # type: ignore[union-attr]
+    device.token_set.all().delete()
+    device.token_set.create(token="abcd2345")  # as a code was stored before this change
+    import_module("trials.migrations.0004_recovery_codes_hashed").hash_clear_codes(apps, None)
+    assert list(device.token_set.values_list("token", flat=True)) == [services.recovery_code_stored("abcd2345")]
+    client.post(reverse("logout"))
+    _sign_in(client, investigator)
+    assert client.post(reverse("security:two_factor_verify"), {"code": "ABCD-2345"}).status_code == 302

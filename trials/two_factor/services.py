@@ -1,6 +1,8 @@
 """Two-factor sign-in: who needs it, enrolment, verification, recovery codes and the administrator's reset.
 
-TOTP (RFC 6238) through django-otp; recovery codes are django-otp static tokens, each accepted once. A wrong code
+TOTP (RFC 6238) through django-otp; recovery codes are django-otp static tokens, each accepted once and stored only
+as a keyed hash (``recovery_code_stored``: OWASP ASVS 4.0.3 §2.6.2, look-up secrets not kept in clear), so a copy of
+the database does not hand out second factors; the codes themselves are shown once, at creation. A wrong code
 is throttled by the device (exponential back-off, django-otp's ThrottlingMixin: 1, 2, 4, 8 ... seconds, across
 sessions) and counts as a failed sign-in for django-axes, which locks the account after ``AXES_FAILURE_LIMIT``
 failures (NIST SP 800-63B §5.2.2 rate limiting; OWASP ASVS 4.0.3 §2.8).
@@ -22,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -39,6 +42,8 @@ ENROL_KEY_SESSION = "two_factor_enrol_key"
 NEW_CODES_SESSION = "two_factor_new_recovery_codes"
 _TOTP_CODE = re.compile(r"^\d{6}$")
 _RECOVERY_CODE = re.compile(r"^[a-z2-7]{8}$")
+#: The HMAC's salt for recovery codes (also in migration trials/0004, which hashed the codes stored before)
+RECOVERY_CODE_SALT = "cosmo_avatar.two_factor.recovery_code"
 
 
 def two_factor_required(user: Any) -> bool:
@@ -113,11 +118,19 @@ def _normalise(code: str) -> str:
     return re.sub(r"[\s-]", "", code or "").lower()
 
 
+def recovery_code_stored(code: str) -> str:
+    """What the database keeps of a recovery code: HMAC-SHA256 under the site's ``SECRET_KEY``, 64 bits (the
+    16 characters django-otp's token column holds). Without the key the stored value says nothing about the code;
+    a new ``SECRET_KEY`` voids the codes (users then sign in with their authenticator and make new ones, or an
+    administrator resets their second factor)."""
+    return salted_hmac(RECOVERY_CODE_SALT, _normalise(code), algorithm="sha256").hexdigest()[:16]
+
+
 def _new_recovery_codes(user: Any) -> list[str]:
     StaticDevice.objects.filter(user_id=user.pk).delete()
     device = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=recovery_code_stored(code)) for code in codes])
     return codes
 
 
@@ -197,7 +210,8 @@ def two_factor_verify(*, request: HttpRequest, code: str) -> Any:
             _failed(request)
             wait = max(1, int(((data or {}).get("locked_until", timezone.now()) - timezone.now()).total_seconds()))
             raise CodeRefused(f"Too many wrong codes: wait {wait} seconds, then try again.")
-        verified = django_otp.verify_token(user, device.persistent_id, token)
+        entered = recovery_code_stored(token) if isinstance(device, StaticDevice) else token
+        verified = django_otp.verify_token(user, device.persistent_id, entered)
         if verified is not None:
             _signed_in_with(request, verified)
             if isinstance(verified, StaticDevice):
