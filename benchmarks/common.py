@@ -16,11 +16,12 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,6 +73,35 @@ def database_vendor() -> str:
     from django.db import connection
 
     return connection.vendor
+
+
+def database_url(settings_dict: Mapping[str, Any], *, name: str | None = None) -> str:
+    """A ``DATABASE_URL`` for a process started beside this one (a Celery worker, gunicorn) that must use the same
+    PostgreSQL database as Django's connection (``settings_dict``: ``connection.settings_dict``), or the database
+    ``name`` on the same server; user and password URL-quoted."""
+    user = quote(settings_dict.get("USER") or "", safe="")
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}{':' + quote(password, safe='') if password else ''}@" if user else ""
+    host, port = settings_dict.get("HOST") or "127.0.0.1", settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{name or settings_dict['NAME']}"
+
+
+POSTGRESQL_ONLY = "Skipped: measured on PostgreSQL only. Set DATABASE_URL=postgres://user@host:5432/name and run again."
+
+
+def skipped_off_postgresql(notes: list[str], reason: str = POSTGRESQL_ONLY) -> bool:
+    """True when the configured database is not PostgreSQL: the benchmark then reports ``reason`` (in its notes and
+    on the console) and measures nothing."""
+    if database_vendor() == "postgresql":
+        return False
+    notes.append(reason)
+    print("  " + reason)
+    return True
+
+
+def machine_print() -> None:
+    """Name the machine on the console at the start of a run (``run_all`` writes it under the figures)."""
+    print("  machine: " + ", ".join(f"{key} {value}" for key, value in machine().items()))
 
 
 @contextmanager

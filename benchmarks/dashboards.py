@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import Figure, django_setup, machine, median, percentile, throwaway_database, timed
+from benchmarks.common import Figure, django_setup, machine_print, median, percentile, throwaway_database, timed
 
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "10000"))
 REQUESTS = 20
@@ -385,8 +385,7 @@ def run() -> list[Figure]:
     figures: list[Figure] = []
     NOTES.clear()
     with throwaway_database():
-        info = machine()
-        print("  machine: " + ", ".join(f"{key} {value}" for key, value in info.items()))
+        machine_print()
         if database_vendor() != "postgresql":
             NOTES.append("Measured on SQLite: the target is for PostgreSQL (set DATABASE_URL).")
         existing = Patient.objects.filter(screening_number__startswith="BENCH-").count()

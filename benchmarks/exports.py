@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import Figure, database_vendor, django_setup, machine, throwaway_database
+from benchmarks.common import Figure, django_setup, machine_print, skipped_off_postgresql, throwaway_database
 
 SIZES = tuple(int(size) for size in os.environ.get("BENCH_EXPORT_SIZES", "2500,10000").split(","))
 TIME_POINTS = 28  # a baseline and 28 follow-up assessments: about 100 lesion rows per patient
@@ -277,16 +277,14 @@ def figures(sizes: dict[int, dict[str, dict[str, float]]]) -> list[Figure]:
 def run() -> list[Figure]:
     django_setup()
     NOTES.clear()
-    if database_vendor() != "postgresql":
-        NOTES.append("Skipped: measured on PostgreSQL only. Set DATABASE_URL=postgres://user@host:5432/name.")
-        print("  " + NOTES[-1])
+    if skipped_off_postgresql(NOTES):
         return []
     if os.environ.get("BENCH_NOMIGRATIONS"):  # models ahead of their migration files: tables from the models
         from django.conf import settings
 
         settings.MIGRATION_MODULES = {app.split(".")[-1]: None for app in settings.INSTALLED_APPS}
     with throwaway_database():
-        print("  machine: " + ", ".join(f"{key} {value}" for key, value in machine().items()))
+        machine_print()
         results = {count: measure(count) for count in sorted(SIZES)}
     return figures(results)
 

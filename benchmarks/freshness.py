@@ -31,11 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import (
     ROOT,
     Figure,
-    database_vendor,
+    database_url,
     django_setup,
-    machine,
+    machine_print,
     median,
     percentile,
+    skipped_off_postgresql,
     throwaway_database,
 )
 
@@ -65,16 +66,6 @@ class Progression:
     visit: Any
     rows: Any
     on: date
-
-
-def _database_url() -> str:
-    from django.db import connection
-
-    s = connection.settings_dict
-    user = s.get("USER") or ""
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    return f"postgres://{auth}{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
 def prepare(count: int, saves: int) -> tuple[Any, list[Progression]]:
@@ -153,6 +144,8 @@ def prepare(count: int, saves: int) -> tuple[Any, list[Progression]]:
 
 def start_worker(log: Any) -> subprocess.Popen[str]:
     """A Celery worker as production runs it, on the throwaway database; returns once it consumes the queue."""
+    from django.db import connection
+
     from cosmo_avatar.celery import app
 
     env = {
@@ -160,7 +153,7 @@ def start_worker(log: Any) -> subprocess.Popen[str]:
         "DJANGO_SETTINGS_MODULE": "cosmo_avatar.settings",
         "DJANGO_DEBUG": "False",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),  # DEBUG off needs one; this worker lives for minutes
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(connection.settings_dict),
         "DATABASE_CONN_MAX_AGE": "60",
         "CELERY_BROKER_URL": REDIS_URL,
         "CACHE_URL": REDIS_URL,
@@ -238,11 +231,8 @@ def run() -> list[Figure]:
 
     NOTES.clear()
     with throwaway_database(keep=False):
-        info = machine()
-        print("  machine: " + ", ".join(f"{key} {value}" for key, value in info.items()))
-        if database_vendor() != "postgresql":
-            NOTES.append("Skipped: measured on PostgreSQL (with Redis and a Celery worker) only.")
-            print("  " + NOTES[-1])
+        machine_print()
+        if skipped_off_postgresql(NOTES, "Skipped: measured on PostgreSQL (with Redis and a Celery worker) only."):
             return []
         user, progressions = prepare(PATIENTS, SAVES)
         print(f"  {len(progressions)} patients free of progression get one; the worker starts")

@@ -43,11 +43,18 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import ROOT, Figure, database_vendor, django_setup, machine, throwaway_database
+from benchmarks.common import (
+    ROOT,
+    Figure,
+    database_url,
+    django_setup,
+    machine_print,
+    skipped_off_postgresql,
+    throwaway_database,
+)
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "load_requests.lua"
@@ -138,14 +145,6 @@ def load_database() -> Iterator[str]:
             yield name
     finally:
         connection.settings_dict["NAME"] = configured
-
-
-def database_url(name: str) -> str:
-    from django.db import connection
-
-    s = connection.settings_dict
-    credentials = quote(s["USER"] or "", safe="") + (f":{quote(s['PASSWORD'], safe='')}" if s["PASSWORD"] else "")
-    return f"postgres://{credentials}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{name}"
 
 
 def users_and_tokens() -> dict[int, str]:
@@ -465,24 +464,22 @@ def wrk(
 def run() -> list[Figure]:
     django_setup()
     NOTES.clear()
-    if database_vendor() != "postgresql":
-        NOTES.append("Skipped: measured on PostgreSQL only. Set DATABASE_URL=postgres://user@host:5432/name.")
-        print("  " + NOTES[-1])
+    if skipped_off_postgresql(NOTES):
         return []
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: `make bench` installs it (apt-get install wrk)")
     with load_database() as name, tempfile.TemporaryDirectory(prefix="bench-load-") as scratch:
-        print("  machine: " + ", ".join(f"{key} {value}" for key, value in machine().items()))
+        machine_print()
         work = Path(scratch)
         pool, patients = prepare()
         redis_client().flushdb()
+        from django.db import connection, connections
+
         try:
-            with gunicorn(database_url(name), free_port(PORT), work) as server:
+            with gunicorn(database_url(connection.settings_dict, name=name), free_port(PORT), work) as server:
                 return measure(server, name, pool, patients, work)
         finally:
             redis_client().flushdb()
-            from django.db import connections
-
             connections.close_all()
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import Figure, django_setup, machine, median, percentile, throwaway_database, timed
+from benchmarks.common import Figure, django_setup, machine_print, median, percentile, throwaway_database, timed
 
 TIME_POINTS = 20
 RUNS = 50
@@ -159,8 +159,7 @@ def run() -> list[Figure]:
 
     figures: list[Figure] = []
     with throwaway_database():
-        info = machine()
-        print("  machine: " + ", ".join(f"{key} {value}" for key, value in info.items()))
+        machine_print()
         figures += one_patient()
         NOTES.clear()
         if database_vendor() != "postgresql":

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import Figure, database_vendor, django_setup, machine, throwaway_database
+from benchmarks.common import Figure, django_setup, machine_print, skipped_off_postgresql, throwaway_database
 
 PATIENTS = int(os.environ.get("BENCH_SAVE_PATIENTS", "24"))
 SAVES = int(os.environ.get("BENCH_SAVES", "200"))
@@ -261,9 +261,7 @@ def prepare() -> list[tuple[str, str, str]]:
 def run() -> list[Figure]:
     django_setup()
     NOTES.clear()
-    if database_vendor() != "postgresql":
-        NOTES.append("Skipped: measured on PostgreSQL only. Set DATABASE_URL=postgres://user@host:5432/name.")
-        print("  " + NOTES[-1])
+    if skipped_off_postgresql(NOTES):
         return []
     from django.conf import settings
 
@@ -271,7 +269,7 @@ def run() -> list[Figure]:
     settings.API_RATE_LIMIT = "1000000/second"  # as settings_bench: the throttle runs, no run reaches it
     try:
         with profile_database(), in_memory_broker():
-            print("  machine: " + ", ".join(f"{key} {value}" for key, value in machine().items()))
+            machine_print()
             requests = prepare()
             if len(requests) < WARM_UP + SAVES:
                 raise RuntimeError(f"Only {len(requests)} assessments to save: raise BENCH_SAVE_PATIENTS")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import Figure, database_vendor, django_setup, machine, throwaway_database
+from benchmarks.common import Figure, django_setup, machine_print, skipped_off_postgresql, throwaway_database
 
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "10000"))
 
@@ -64,13 +64,8 @@ def run() -> list[Figure]:
     django_setup()
     NOTES.clear()
     with throwaway_database(keep=False):
-        info = machine()
-        print("  machine: " + ", ".join(f"{key} {value}" for key, value in info.items()))
-        if database_vendor() != "postgresql":
-            NOTES.append(
-                "Skipped: measured on PostgreSQL only. Set DATABASE_URL=postgres://user@host:5432/name and run again."
-            )
-            print("  " + NOTES[-1])
+        machine_print()
+        if skipped_off_postgresql(NOTES):
             return []
         return measure(PATIENTS)
 

@@ -13,7 +13,7 @@ form (API, imports, the demo).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -320,38 +320,57 @@ def _insert_with_history(rows: list[Any], records: Any) -> None:
             post_create_historical_record.send(sender=history_model, **signal)
 
 
-def _save_targets(
-    assessment: TumourAssessment, rows: AssessmentRows, *, user: Any, reason: str, created: bool = False
+def _save_per_lesion(
+    model: type[TargetMeasurement] | type[NonTargetObservation],
+    assessment: TumourAssessment,
+    given_rows: Iterable[Any],
+    values: Callable[[Any], dict[str, Any]],
+    *,
+    user: Any,
+    reason: str,
+    created: bool,
 ) -> None:
-    saved = TargetMeasurement.objects.filter(assessment=assessment).order_by("lesion__label", "pk")
+    """Rows that are one per lesion (target measurements, non-target observations): the lesion's saved row is
+    updated, a missing one added, a row of a lesion no longer given deleted; each with its history row."""
+    saved = model.objects.filter(assessment=assessment).order_by("lesion__label", "pk")
     existing = {row.lesion_id: row for row in ([] if created else saved)}
     writer = _RowWriter(user=user, reason=reason)
-    for given in rows.targets:
-        row = existing.pop(given.lesion.pk, None) or TargetMeasurement(
+    for given in given_rows:
+        row = existing.pop(given.lesion.pk, None) or model(
             assessment=assessment, lesion=given.lesion, site_id=assessment.site_id
         )
-        writer.write(
-            row, {"status": given.status, "diameter_tenths": given.diameter_tenths, "scan_date": given.scan_date}
-        )
+        writer.write(row, values(given))
     for row in existing.values():
         writer.delete(row)
     writer.flush()
+
+
+def _save_targets(
+    assessment: TumourAssessment, rows: AssessmentRows, *, user: Any, reason: str, created: bool = False
+) -> None:
+    _save_per_lesion(
+        TargetMeasurement,
+        assessment,
+        rows.targets,
+        lambda given: {"status": given.status, "diameter_tenths": given.diameter_tenths, "scan_date": given.scan_date},
+        user=user,
+        reason=reason,
+        created=created,
+    )
 
 
 def _save_non_targets(
     assessment: TumourAssessment, rows: AssessmentRows, *, user: Any, reason: str, created: bool = False
 ) -> None:
-    saved = NonTargetObservation.objects.filter(assessment=assessment).order_by("lesion__label", "pk")
-    existing = {row.lesion_id: row for row in ([] if created else saved)}
-    writer = _RowWriter(user=user, reason=reason)
-    for given in rows.non_targets:
-        row = existing.pop(given.lesion.pk, None) or NonTargetObservation(
-            assessment=assessment, lesion=given.lesion, site_id=assessment.site_id
-        )
-        writer.write(row, {"status": given.status, "scan_date": given.scan_date})
-    for row in existing.values():
-        writer.delete(row)
-    writer.flush()
+    _save_per_lesion(
+        NonTargetObservation,
+        assessment,
+        rows.non_targets,
+        lambda given: {"status": given.status, "scan_date": given.scan_date},
+        user=user,
+        reason=reason,
+        created=created,
+    )
 
 
 def _save_new_lesions(

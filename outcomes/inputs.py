@@ -34,7 +34,7 @@ from lesions.selectors import (
     trials_settings,
 )
 from patients.crf import CrfStatus, crf_models
-from patients.domain.factb import QOL_HORIZON_DAYS, ScoredAssessment, fact_b_area_under_curve
+from patients.domain.factb import QOL_HORIZON_DAYS, ScoredAssessment, fact_b_area_under_curve, fact_b_auc_missing
 from patients.domain.subtype import patient_subtype
 from patients.models import (
     AdverseEvent,
@@ -489,18 +489,11 @@ def quality_of_life(forms: Any, *, origin: date, settings: AnalysisSettings | No
     if not assessments:
         return {}
     days = [assessment.day for assessment in assessments]
-    if len(set(days)) != len(days):  # refused at entry (one a day); data from before that check get no AUC
-        twice = sorted({q["date"] for q in questionnaires if days.count(q["day"]) > 1})
-        return {
-            "questionnaires": questionnaires,
-            "horizon_days": horizon,
-            "auc": None,
-            "auc_normalised": None,
-            "auc_change_from_baseline": None,
-            "ends_before_horizon": False,
-            "missing_reason": f"two questionnaires on the same day ({', '.join(twice)}): correct the records",
-        }
-    auc = fact_b_area_under_curve(assessments, horizon_days=horizon)
+    twice = sorted({q["date"] for q in questionnaires if days.count(q["day"]) > 1})
+    if twice:  # refused at entry (one a day); data stored before that check get no AUC, with the reason
+        auc = fact_b_auc_missing(f"two questionnaires on the same day ({', '.join(twice)}): correct the records")
+    else:
+        auc = fact_b_area_under_curve(assessments, horizon_days=horizon)
     return {
         "questionnaires": questionnaires,
         "horizon_days": horizon,

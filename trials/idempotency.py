@@ -32,6 +32,10 @@ from .models import ApiIdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+REUSED = (
+    "This Idempotency-Key was already used for a different request (another path or body); nothing was created. "
+    "Use a new key for a new request."
+)
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, no spaces (the draft's examples: UUIDs, random strings)
 
 
@@ -68,11 +72,4 @@ def idempotency_key_record(*, user: Any, key: str, fingerprint: str, record: mod
         fingerprint=fingerprint,
         content_type=ContentType.objects.get_for_model(record),
         object_id=record.pk,
-    )
-
-
-def reuse_message() -> str:
-    return (
-        "This Idempotency-Key was already used for a different request (another path or body); nothing was "
-        "created. Use a new key for a new request."
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
-API_PREFIX = "/api/"
+from .two_factor.middleware import API_PREFIX
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -142,8 +142,8 @@ class CrfViewSet(CrfReadViewSet):
 
     def _replay(self, earlier: Any, fingerprint: str) -> Response:
         """The answer to a create sent again under its ``Idempotency-Key``: the record it made, as it is now."""
-        if earlier.fingerprint != fingerprint or earlier.content_type.model_class() is not self.model:
-            return Response({idempotency.HEADER: [idempotency.reuse_message()]}, status=422)
+        if earlier.fingerprint != fingerprint:  # the path is in the fingerprint: same key, same form's endpoint
+            return Response({idempotency.HEADER: [idempotency.REUSED]}, status=422)
         saved = self.get_queryset().filter(pk=earlier.object_id).first()
         if saved is None:  # no longer in the user's sites
             raise Http404

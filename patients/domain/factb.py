@@ -43,6 +43,7 @@ __all__ = [
     "ScoredAssessment",
     "SubscaleScore",
     "fact_b_area_under_curve",
+    "fact_b_auc_missing",
     "fact_b_baseline_day",
     "score_fact_b",
 ]
@@ -317,11 +318,11 @@ def fact_b_area_under_curve(
     )
     baseline_day = fact_b_baseline_day([day for day, _ in valid], window=baseline_window)
     if baseline_day is None:
-        return _missing_auc("no valid assessment in the baseline window")
+        return fact_b_auc_missing("no valid assessment in the baseline window")
     baseline = next(point for point in valid if point[0] == baseline_day)
     after_baseline = [point for point in valid if point[0] > baseline[0]]
     if not after_baseline:
-        return _missing_auc("no valid assessment after baseline", baseline)
+        return fact_b_auc_missing("no valid assessment after baseline", baseline)
 
     curve = [baseline]
     interpolated_at_horizon = False
@@ -362,7 +363,8 @@ def _exact(score: Fraction | Decimal | int | None) -> Fraction:
     return Fraction(score)
 
 
-def _missing_auc(reason: str, baseline: tuple[int, Fraction] | None = None) -> AreaUnderCurve:
+def fact_b_auc_missing(reason: str, baseline: tuple[int, Fraction] | None = None) -> AreaUnderCurve:
+    """The AUC that cannot be computed, with the reason (and the baseline, when one was found)."""
     return AreaUnderCurve(
         auc=None,
         normalised=None,

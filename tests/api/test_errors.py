@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client, RequestFactory
+from django.urls import get_resolver
 
 from trials.models import Role
 from trials.views_errors import server_error
@@ -28,6 +29,7 @@ def test_an_unmatched_page_outside_the_api_stays_html(client: Client, cast: Cast
 
 
 def test_a_crash_under_the_api_answers_json_500() -> None:
+    assert get_resolver().resolve_error_handler(500) is server_error  # wired in cosmo_avatar/urls.py
     response = server_error(RequestFactory().get("/api/v1/patients/"))
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"

@@ -19,6 +19,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from benchmarks.common import database_url
 from cosmo_avatar.celery import app
 from outcomes.models import EndpointValue, PatientDerivation
 from patients.models import Patient
@@ -30,14 +31,6 @@ from ..scenarios import Scenario
 
 pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("real-celery-worker")]  # one broker: one xdist worker
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    user = s.get("USER") or ""
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    return f"postgres://{auth}{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
 def _wait_for(condition: Any, seconds: float = 30, log_path: str = "") -> Any:
@@ -65,7 +58,7 @@ def worker(transactional_db: None, settings: Any) -> Any:
     app.control.purge()  # messages left by an earlier run name patients of another database
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(connection.settings_dict),
         "DJANGO_SETTINGS_MODULE": "cosmo_avatar.settings",
         "CACHE_URL": cache_url,
     }

@@ -35,6 +35,7 @@ from django.conf import settings as django_settings
 from django.db import connection, connections, transaction
 from django.db.models import Model
 
+from benchmarks.common import database_url
 from cosmo_avatar.celery import app
 from outcomes.domain.endpoints import derive_endpoints
 from outcomes.inputs import patient_data
@@ -66,14 +67,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def database_url(settings_dict: dict[str, Any]) -> str:
-    user = settings_dict.get("USER") or ""
-    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    host, port = settings_dict.get("HOST") or "127.0.0.1", settings_dict.get("PORT") or 5432
-    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
 
 
 def other_backends(*, waiting_on_a_lock: bool = False) -> list[int]:

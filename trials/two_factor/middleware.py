@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from .services import has_authenticator, two_factor_satisfied
 
+#: Where the JSON API lives (``cosmo_avatar/urls.py``): exempt here, answered in JSON by ``trials.views_errors``
 API_PREFIX = "/api/"
 
 
