@@ -29,7 +29,8 @@ run: demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Browser tests need Chromium: scripts/ensure-chromium finds it (installing Debian's package when root) or says why not.
-# The suite runs on every core (pytest-xdist); the real-worker tests share one broker, so they form one xdist group.
+# The suite runs on every core (pytest-xdist). Tests with real Celery workers keep apart by themselves (a queue or a
+# broker database each): --dist loadgroup does not group with pytest 9.2 + xdist 3.8 (pytest-xdist#1386).
 PYTEST_PARALLEL ?= -n auto --dist loadgroup
 test: setup
 	@source scripts/ensure-chromium && $(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)

@@ -7,10 +7,12 @@ data) and points the worker at pytest's test database.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,10 @@ from ..forms import submit
 from ..real_services import require_worker_stack
 from ..scenarios import Scenario
 
-pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("real-celery-worker")]  # one broker: one xdist worker
+# Each test's worker consumes a queue of its own (``worker`` below), so tests running at the same time on several
+# xdist workers cannot take each other's messages: ``--dist loadgroup`` does not group by ``xdist_group`` with pytest
+# 9.2 and xdist 3.8 (pytest-dev/pytest-xdist#1386), so the mark alone kept nothing apart.
+pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("real-celery-worker")]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -54,8 +59,10 @@ def worker(transactional_db: None, settings: Any) -> Any:
     from django.core.cache import cache
 
     cache.clear()
-    app.conf.update(task_always_eager=False)  # the test settings run tasks in-process; this test needs the broker
-    app.control.purge()  # messages left by an earlier run name patients of another database
+    # The test settings run tasks in-process; this test publishes to the broker, on a queue only its worker reads
+    # (Celery routes every task to ``task_default_queue`` and creates the queue on first use).
+    queue, default_queue = f"worker-test-{uuid.uuid4().hex[:12]}", app.conf.task_default_queue
+    app.conf.update(task_always_eager=False, task_default_queue=queue)
     env = {
         **os.environ,
         "DATABASE_URL": database_url(connection.settings_dict),
@@ -75,6 +82,8 @@ def worker(transactional_db: None, settings: Any) -> Any:
             "--without-gossip",
             "--without-mingle",
             "--loglevel=INFO",
+            f"--queues={queue}",
+            f"--hostname={queue}@%h",
         ],
         cwd=ROOT,
         env=env,
@@ -82,13 +91,17 @@ def worker(transactional_db: None, settings: Any) -> Any:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    node = f"{queue}@{socket.gethostname()}"
     deadline = time.monotonic() + 30
-    while not app.control.inspect(timeout=1).active_queues() and time.monotonic() < deadline:
+    while not app.control.inspect(timeout=1, destination=[node]).active_queues():  # this worker's own answer
         if process.poll() is not None:
             pytest.fail(f"The Celery worker exited: {Path(log.name).read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"The Celery worker was not ready within 30 s: {Path(log.name).read_text()[-3000:]}")
     process.log_path = log.name  # type: ignore[attr-defined]
     yield process
-    app.conf.update(task_always_eager=True)
+    app.conf.update(task_always_eager=True, task_default_queue=default_queue)
     process.terminate()
     try:
         process.wait(timeout=20)
